@@ -1,0 +1,46 @@
+// The per-device CUDA context: one stream on which all of cudl's work for that
+// device is queued, and cuBLAS/cuDNN handles created on first use and bound to
+// that stream.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include "core/cuda/check.h"
+
+namespace cudl::cuda {
+
+class Context {
+ public:
+  explicit Context(int device);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  int device() const { return device_; }
+  cudaStream_t stream() const { return stream_; }
+  cublasHandle_t cublas();
+  cudnnHandle_t cudnn();
+  const cudaDeviceProp& properties() const { return properties_; }
+
+ private:
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+  cudaDeviceProp properties_{};
+};
+
+// The context of a device, created on first use (and making that device current).
+Context& context(int device = 0);
+inline cudaStream_t stream(int device = 0) { return context(device).stream(); }
+
+// Grid size for a grid-stride loop over n elements.
+inline unsigned grid_for(long long n, int block = 256) {
+  long long blocks = (n + block - 1) / block;
+  const long long cap = 65535LL * 8;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}
+
+}  // namespace cudl::cuda

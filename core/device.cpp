@@ -1,0 +1,130 @@
+#include <omp.h>
+
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "core/memory.h"
+
+#if CUDL_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "core/cuda/context.h"
+#include "core/cuda/fill.h"
+#endif
+
+namespace cudl {
+
+Device parse_device(const std::string& name) {
+  if (name == "auto") return default_device();
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (name.size() > 5) {
+      try {
+        index = std::stoi(name.substr(5));
+      } catch (const std::exception&) {
+        detail::throw_error("device: expected cpu, cuda, cuda:N or auto, got '", name, "'");
+      }
+    }
+    CUDL_CHECK(cuda_available(), "device: '", name, "' requested but CUDA is unavailable (", cuda_unavailable_reason(),
+               ")");
+    CUDL_CHECK(index >= 0 && index < cuda_device_count(), "device: '", name, "' requested but only ",
+               cuda_device_count(), " CUDA device(s) present");
+    return Device::cuda(index);
+  }
+  detail::throw_error("device: expected cpu, cuda, cuda:N or auto, got '", name, "'");
+}
+
+namespace {
+struct CudaProbe {
+  int count = 0;
+  std::string reason;
+};
+
+const CudaProbe& cuda_probe() {
+  static const CudaProbe probe = [] {
+    CudaProbe p;
+#if CUDL_WITH_CUDA
+    const cudaError_t status = cudaGetDeviceCount(&p.count);
+    if (status != cudaSuccess) {
+      p.count = 0;
+      p.reason = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
+      cudaGetLastError();
+    } else if (p.count == 0) {
+      p.reason = "no CUDA device";
+    }
+#else
+    p.reason = "cudl was built without CUDA";
+#endif
+    return p;
+  }();
+  return probe;
+}
+}  // namespace
+
+bool cuda_available() { return cuda_probe().count > 0; }
+std::string cuda_unavailable_reason() { return cuda_probe().reason; }
+int cuda_device_count() { return cuda_probe().count; }
+
+Device default_device() { return cuda_available() ? Device::cuda(0) : Device::cpu(); }
+
+std::string describe(Device device) {
+  if (device.is_cpu()) return "cpu (" + std::to_string(omp_get_max_threads()) + " threads)";
+#if CUDL_WITH_CUDA
+  const cudaDeviceProp& p = cuda::context(device.index).properties();
+  char text[256];
+  std::snprintf(text, sizeof text, "%s (%s, sm_%d%d, %.1f GiB)", device.str().c_str(), p.name, p.major, p.minor,
+                p.totalGlobalMem / 1073741824.0);
+  return text;
+#else
+  return device.str() + " (unavailable)";
+#endif
+}
+
+void synchronize(Device device) {
+#if CUDL_WITH_CUDA
+  if (device.is_cuda()) CUDL_CUDA_CALL(cudaStreamSynchronize(cuda::stream(device.index)));
+#endif
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if CUDL_WITH_CUDA
+  const Device on = dst_device.is_cuda() ? dst_device : src_device;
+  cudaStream_t stream = cuda::stream(on.index);
+  CUDL_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+  // The host may read or free its side as soon as we return.
+  if (dst_device.is_cpu() || src_device.is_cpu()) CUDL_CUDA_CALL(cudaStreamSynchronize(stream));
+#else
+  detail::throw_error("copy: cudl was built without CUDA");
+#endif
+}
+
+void fill_f32(float* dst, Device device, std::size_t count, float value) {
+  if (device.is_cpu()) {
+    for (std::size_t i = 0; i < count; ++i) dst[i] = value;
+    return;
+  }
+#if CUDL_WITH_CUDA
+  cuda::fill_f32(dst, count, value, cuda::stream(device.index));
+#endif
+}
+
+void zero_bytes(void* dst, Device device, std::size_t bytes) {
+  if (device.is_cpu()) {
+    std::memset(dst, 0, bytes);
+    return;
+  }
+#if CUDL_WITH_CUDA
+  CUDL_CUDA_CALL(cudaMemsetAsync(dst, 0, bytes, cuda::stream(device.index)));
+#endif
+}
+
+}  // namespace cudl

@@ -1,0 +1,124 @@
+// linear: argument checks, dispatch to a backend, and the registry entry.
+#include "kernels/linear.h"
+
+#include <array>
+
+#include "core/check.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/linear.h"
+#endif
+
+namespace cudl {
+
+namespace {
+void check_linear_args(const Tensor& x, const Tensor& w) {
+  check_float("linear", "x", x);
+  check_ndim("linear", "w", w, 2);
+  check_float("linear", "w", w);
+  CUDL_CHECK(x.dim() >= 1 && x.size(-1) == w.size(1), "linear: x's last dim must equal w's in-features ",
+             w.size(1), ", got x ", shape_str(x.shape()), " and w ", shape_str(w.shape()));
+}
+
+Shape with_last_dim(const Shape& shape, std::int64_t last) {
+  Shape s = shape;
+  s.back() = last;
+  return s;
+}
+}  // namespace
+
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Impl impl) {
+  check_linear_args(x, w);
+  check_shape("linear", "b", b, {w.size(0)});
+  check_float("linear", "b", b);
+  check_same_device("linear", {{"x", &x}, {"w", &w}, {"b", &b}});
+  Tensor out = Tensor::empty(with_last_dim(x.shape(), w.size(0)), DType::F32, x.device());
+  const bool cpu = x.device().is_cpu();
+  if (cpu && impl == Impl::Naive) {
+    cpu::linear_forward_naive(x, w, b, out);
+  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
+    cpu::linear_forward_blas(x, w, b, out);
+#if CUDL_WITH_CUDA
+  } else if (!cpu && impl == Impl::Naive) {
+    cuda::linear_forward_naive(x, w, b, out);
+  } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
+    cuda::linear_forward_cublas(x, w, b, out);
+#endif
+  } else {
+    throw_no_impl("linear", x.device(), impl);
+  }
+  return out;
+}
+
+LinearGrads linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w, Impl impl) {
+  check_linear_args(x, w);
+  check_float("linear", "dout", dout);
+  CUDL_CHECK(dout.shape() == with_last_dim(x.shape(), w.size(0)), "linear: expected dout of shape ",
+             shape_str(with_last_dim(x.shape(), w.size(0))), ", got ", dout.str());
+  check_same_device("linear", {{"x", &x}, {"w", &w}, {"dout", &dout}});
+  const Device device = x.device();
+  LinearGrads g{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(w.shape(), DType::F32, device),
+                Tensor::empty({w.size(0)}, DType::F32, device)};
+  const bool cpu = device.is_cpu();
+  if (cpu && impl == Impl::Naive) {
+    cpu::linear_backward_naive(dout, x, w, g.dx, g.dw, g.db);
+  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
+    cpu::linear_backward_blas(dout, x, w, g.dx, g.dw, g.db);
+#if CUDL_WITH_CUDA
+  } else if (!cpu && impl == Impl::Naive) {
+    cuda::linear_backward_naive(dout, x, w, g.dx, g.dw, g.db);
+  } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
+    cuda::linear_backward_cublas(dout, x, w, g.dx, g.dw, g.db);
+#endif
+  } else {
+    throw_no_impl("linear", device, impl);
+  }
+  return g;
+}
+
+OpDef linear_op_def() {
+  OpDef def;
+  def.name = "linear";
+  def.implementations = {{DeviceType::CPU, Impl::Naive, "cpu_naive"},
+                         {DeviceType::CPU, Impl::Fast, "cpu_fast"},
+                         {DeviceType::CUDA, Impl::Naive, "cuda_naive"},
+                         {DeviceType::CUDA, Impl::Vendor, "cublas"}};
+  def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
+    Tensor x = input_on("linear", in, "x", device), w = input_on("linear", in, "w", device),
+           b = input_on("linear", in, "b", device);
+    TensorMap results;
+    Tensor out = linear_forward(x, w, b, impl);
+    put_result(results, "out", out);
+    if (backward) {
+      LinearGrads g = linear_backward(upstream_gradient(in, out, device), x, w, impl);
+      put_result(results, "dx", g.dx);
+      put_result(results, "dw", g.dw);
+      put_result(results, "db", g.db);
+    }
+    return results;
+  };
+  auto dims = [](const TensorMap& in) {
+    const Tensor& w = in.at("w");
+    return std::array<double, 3>{double(in.at("x").numel() / w.size(1)), double(w.size(1)), double(w.size(0))};
+  };
+  def.flops = [dims](const TensorMap& in, const Attrs&) {
+    const auto [n, d, m] = dims(in);
+    return 2.0 * n * d * m;
+  };
+  def.bytes = [dims](const TensorMap& in, const Attrs&) {
+    const auto [n, d, m] = dims(in);
+    return 4.0 * (n * d + m * d + m + n * m);
+  };
+  using K = InputSpec::Kind;
+  def.cases = {
+      {"small", {{"x", {4, 5}, K::Normal}, {"w", {3, 5}, K::Normal}, {"b", {3}, K::Normal}}, {}},
+      {"batched_3d", {{"x", {2, 7, 33}, K::Normal}, {"w", {17, 33}, K::Normal}, {"b", {17}, K::Normal}}, {}},
+      {"mlp_layer", {{"x", {128, 784}, K::Normal}, {"w", {100, 784}, K::Normal}, {"b", {100}, K::Normal}}, {}},
+      {"gemm_1024", {{"x", {1024, 1024}, K::Normal}, {"w", {1024, 1024}, K::Normal}, {"b", {1024}, K::Normal}}, {}, true},
+      {"gemm_4096", {{"x", {4096, 4096}, K::Normal}, {"w", {4096, 4096}, K::Normal}, {"b", {4096}, K::Normal}}, {}, true},
+  };
+  return def;
+}
+
+}  // namespace cudl

@@ -1,0 +1,124 @@
+#include "kernels/registry.h"
+
+#include <cstdlib>
+
+namespace cudl {
+
+// ---- the op list: each op's definition lives beside its dispatcher ----
+OpDef linear_op_def();
+
+const std::vector<OpDef>& op_registry() {
+  static const std::vector<OpDef> all = [] {
+    std::vector<OpDef> ops;
+    ops.push_back(linear_op_def());
+    return ops;
+  }();
+  return all;
+}
+
+const OpDef* find_op(const std::string& name) {
+  for (const auto& op : op_registry())
+    if (op.name == name) return &op;
+  return nullptr;
+}
+
+// ---- Attrs ----
+namespace {
+const std::string& attr_value(const std::map<std::string, std::string>& values, const char* op,
+                              const std::string& key) {
+  auto it = values.find(key);
+  CUDL_CHECK(it != values.end(), op, ": missing attribute '", key, "'");
+  return it->second;
+}
+}  // namespace
+
+std::int64_t Attrs::get_int(const char* op, const std::string& key) const {
+  const std::string& text = attr_value(values_, op, key);
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  CUDL_CHECK(!text.empty() && *end == '\0', op, ": attribute '", key, "' is not an integer: '", text, "'");
+  return value;
+}
+
+std::int64_t Attrs::get_int(const char* op, const std::string& key, std::int64_t fallback) const {
+  return has(key) ? get_int(op, key) : fallback;
+}
+
+double Attrs::get_float(const char* op, const std::string& key) const {
+  const std::string& text = attr_value(values_, op, key);
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  CUDL_CHECK(!text.empty() && *end == '\0', op, ": attribute '", key, "' is not a number: '", text, "'");
+  return value;
+}
+
+double Attrs::get_float(const char* op, const std::string& key, double fallback) const {
+  return has(key) ? get_float(op, key) : fallback;
+}
+
+std::string Attrs::str() const {
+  std::string s;
+  for (const auto& [k, v] : values_) s += (s.empty() ? "" : " ") + k + "=" + v;
+  return s;
+}
+
+// ---- inputs and results ----
+TensorMap make_inputs(const OpCase& c, std::uint64_t seed) {
+  Generator gen(seed);
+  TensorMap inputs;
+  for (const InputSpec& spec : c.inputs) {
+    Tensor t = Tensor::empty(spec.shape, spec.kind == InputSpec::Kind::Labels ? DType::I64 : DType::F32);
+    switch (spec.kind) {
+      case InputSpec::Kind::Normal: fill_normal(t, gen); break;
+      case InputSpec::Kind::Uniform: fill_uniform(t, gen); break;
+      case InputSpec::Kind::Positive: fill_uniform(t, gen, 0.5f, 1.5f); break;
+      case InputSpec::Kind::Mask: {
+        fill_uniform(t, gen);
+        float* p = t.data<float>();
+        for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = p[i] < 0.7f ? 1.0f : 0.0f;
+        break;
+      }
+      case InputSpec::Kind::Labels: {
+        Tensor u = Tensor::empty(spec.shape);
+        fill_uniform(u, gen);
+        const float* pu = u.data<float>();
+        std::int64_t* p = t.data<std::int64_t>();
+        for (std::int64_t i = 0; i < t.numel(); ++i)
+          p[i] = std::min<std::int64_t>(static_cast<std::int64_t>(pu[i] * spec.classes), spec.classes - 1);
+        break;
+      }
+    }
+    inputs.emplace(spec.name, std::move(t));
+  }
+  return inputs;
+}
+
+Tensor input_on(const char* op, const TensorMap& inputs, const std::string& name, Device device) {
+  auto it = inputs.find(name);
+  CUDL_CHECK(it != inputs.end(), op, ": missing input '", name, "'");
+  return it->second.to(device);
+}
+
+Tensor upstream_gradient(const TensorMap& inputs, const Tensor& out, Device device) {
+  auto it = inputs.find("dout");
+  if (it != inputs.end()) {
+    CUDL_CHECK(it->second.shape() == out.shape(), "upstream gradient: expected dout of shape ",
+               shape_str(out.shape()), ", got ", it->second.str());
+    return it->second.to(device);
+  }
+  Generator gen(1234);
+  return randn(out.shape(), gen, device);
+}
+
+void put_result(TensorMap& results, const std::string& name, const Tensor& t) {
+  results.insert_or_assign(name, t.to(Device::cpu()));
+}
+
+std::vector<Implementation> standard_implementations() {
+  return {{DeviceType::CPU, Impl::Naive, "cpu_naive"},
+          {DeviceType::CPU, Impl::Fast, "cpu_fast"},
+          {DeviceType::CUDA, Impl::Naive, "cuda_naive"},
+          {DeviceType::CUDA, Impl::Fast, "cuda_fast"}};
+}
+
+}  // namespace cudl

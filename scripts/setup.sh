@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything cudl needs to build, test and train from Debian's packages.
+# Idempotent: packages already present are skipped, so a second run costs seconds.
+#   scripts/setup.sh            build + test + data dependencies
+#   scripts/setup.sh --torch    also Debian's PyTorch (golden generator, CPU peer benchmarks)
+set -euo pipefail
+
+packages=(cmake g++ make pkg-config zlib1g-dev libpng-dev nlohmann-json3-dev
+          libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev
+          dataset-fashion-mnist python3 python3-numpy)
+if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all dependencies present"

@@ -1,0 +1,16 @@
+// The `cudl` CLI's subcommands. Each takes the arguments after its name and
+// returns the process exit status; a cudl::Error escaping one is printed as a
+// one-line message by main() with exit status 1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cudl::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_info(const Args& args);    // devices, build configuration
+int cmd_golden(const Args& args);  // golden-case runner
+
+}  // namespace cudl::cli

@@ -1,0 +1,58 @@
+// cudl: the command-line tool. `cudl --help` lists the commands.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(const cudl::cli::Args&)> run;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"info", "show the build configuration and the devices cudl can use", cudl::cli::cmd_info},
+      {"golden", "check ops against PyTorch golden cases (files or folders)", cudl::cli::cmd_golden},
+  };
+  return all;
+}
+
+void print_help() {
+  std::printf(
+      "cudl: a deep learning framework in C++20 and CUDA\n\n"
+      "usage: cudl <command> [options]\n\ncommands:\n");
+  for (const auto& c : commands()) std::printf("  %-8s %s\n", c.name, c.summary);
+  std::printf("\n`cudl <command> --help` explains a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    print_help();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  for (const auto& c : commands()) {
+    if (name != c.name) continue;
+    try {
+      return c.run(cudl::cli::Args(argv + 2, argv + argc));
+    } catch (const cudl::Error& e) {
+      std::fprintf(stderr, "cudl %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cudl %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "cudl: unknown command '%s' (see cudl --help)\n", name.c_str());
+  return 2;
+}
