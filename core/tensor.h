@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -118,5 +119,8 @@ template <typename T> T* Tensor::data() {
   return static_cast<T*>(raw_data());
 }
 template <typename T> const T* Tensor::data() const { return const_cast<Tensor*>(this)->data<T>(); }
+
+// Named tensors: op inputs and results, checkpoints, safetensors files.
+using TensorMap = std::map<std::string, Tensor>;
 
 }  // namespace cudl

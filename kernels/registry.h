@@ -19,8 +19,6 @@
 
 namespace cudl {
 
-using TensorMap = std::map<std::string, Tensor>;
-
 // Op attributes, stored as decimal strings as in golden files' metadata.
 class Attrs {
  public:
