@@ -1,5 +1,5 @@
 #include <cstdlib>
-#include <set>
+#include <map>
 
 #include "core/allocator.h"
 #include "tests/test_util.h"
@@ -11,7 +11,7 @@ namespace {
 struct CountingRaw {
   int allocs = 0, frees = 0;
   std::size_t limit = SIZE_MAX, live = 0;
-  std::set<void*> outstanding;
+  std::map<void*, std::size_t> outstanding;
   CachingAllocator make() {
     return CachingAllocator(
         [this](std::size_t n) -> void* {
@@ -19,11 +19,12 @@ struct CountingRaw {
           ++allocs;
           live += n;
           void* p = std::malloc(n);
-          outstanding.insert(p);
+          outstanding[p] = n;
           return p;
         },
         [this](void* p) {
           ++frees;
+          live -= outstanding[p];
           outstanding.erase(p);
           std::free(p);
         });
