@@ -129,9 +129,9 @@ TEST_F(Cli, GoldenReportsEveryKindOfWrongCaseAndExitsOne) {
                 [](SafetensorsFile& f) { f.metadata["op"] = "no_such_op"; });
   write_variant("linear_small.safetensors", "h_bad_input.safetensors",
                 [](SafetensorsFile& f) { f.tensors.insert_or_assign("w", Tensor::zeros({6, 9})); });
-  {
-    std::ofstream(path("i_truncated.safetensors"), std::ios::binary) << "12345";
-  }
+  std::ofstream(path("i_truncated.safetensors"), std::ios::binary) << "12345";
+  write_variant("linear_small.safetensors", "j_bad_tolerance.safetensors",
+                [](SafetensorsFile& f) { f.metadata["tol"] = "tiny"; });
 
   const CliRun run = run_cli("golden '" + dir_.string() + "'");
   EXPECT_EQ(run.status, 1) << run.output;
@@ -145,8 +145,9 @@ TEST_F(Cli, GoldenReportsEveryKindOfWrongCaseAndExitsOne) {
     EXPECT_EQ(count_matches(run.output, "^PASS  f_loose_tolerance +" + impl), 1) << run.output;
     EXPECT_EQ(count_matches(run.output, "^FAIL  h_bad_input +" + impl + " .*error: linear:"), 1) << run.output;
   }
+  EXPECT_EQ(count_matches(run.output, "^FAIL  j_bad_tolerance .*'tol' is not a number"), 1) << run.output;
   EXPECT_EQ(count_matches(run.output, "^SKIP  g_unknown_op .*no_such_op"), 1) << run.output;
-  EXPECT_EQ(count_matches(run.output, "^FAIL  i_truncated .*unreadable"), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^FAIL  i_truncated .*bad case: .*too short"), 1) << run.output;
 
   // The summary counts exactly the lines above it.
   const int passed = count_matches(run.output, "^PASS"), failed = count_matches(run.output, "^FAIL"),
