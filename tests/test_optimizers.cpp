@@ -169,6 +169,56 @@ TEST(OptimizerUpdate, CudaMatchesCpuIncludingUnalignedViews) {
   }
 }
 
+namespace {
+// Adam over many tensors at once on `device` with `impl`; returns w, m, v of each.
+std::vector<Tensor> adam_many(const std::vector<std::int64_t>& sizes, Device device, Impl impl) {
+  Generator gen(21);
+  std::vector<Tensor> w, g, m, v;
+  for (std::int64_t n : sizes) {
+    w.push_back(randn({n}, gen, device));
+    g.push_back(randn({n}, gen, device));
+    m.push_back(randn({n}, gen, device));
+    v.push_back(rand({n}, gen, device));
+  }
+  std::vector<ParamUpdate> params;
+  for (std::size_t i = 0; i < sizes.size(); ++i) params.push_back({&w[i], &g[i], &m[i], &v[i]});
+  adam_update_multi(params, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.01f, impl);
+  std::vector<Tensor> out;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    out.push_back(w[i].to(Device::cpu()));
+    out.push_back(m[i].to(Device::cpu()));
+    out.push_back(v[i].to(Device::cpu()));
+  }
+  return out;
+}
+
+// Sizes around the CUDA chunk (32K elements) and own-launch (1M) limits, and
+// enough small tensors to need more than one launch of 96 chunks.
+std::vector<std::int64_t> many_sizes() {
+  std::vector<std::int64_t> sizes = {3, 32768, 32769, 70001, (1 << 20) + 5};
+  for (int i = 0; i < 100; ++i) sizes.push_back(1 + 37 * i);
+  return sizes;
+}
+}  // namespace
+
+TEST(OptimizerUpdate, MultiTensorMatchesNaive) {
+  const auto want = adam_many(many_sizes(), Device::cpu(), Impl::Naive);
+  const auto got = adam_many(many_sizes(), Device::cpu(), Impl::Fast);
+  for (std::size_t i = 0; i < want.size(); ++i) ASSERT_LE(test::relative_error(got[i], want[i]), 1e-6) << i;
+  std::vector<ParamUpdate> missing_state = {{nullptr, nullptr}};
+  EXPECT_THROW(adam_update_multi(missing_state, 1e-3f, 0.9f, 0.999f, 1e-8f, 1), Error);
+}
+
+TEST(OptimizerUpdate, CudaMultiTensorMatchesCpu) {
+  CUDL_REQUIRE_CUDA();
+  const auto want = adam_many(many_sizes(), Device::cpu(), Impl::Naive);
+  for (Impl impl : {Impl::Naive, Impl::Fast}) {
+    const auto got = adam_many(many_sizes(), Device::cuda(), impl);
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_LE(test::relative_error(got[i], want[i]), 1e-6) << impl_name(impl) << " tensor " << i / 3;
+  }
+}
+
 // ---- Optimizer classes ----
 namespace {
 
