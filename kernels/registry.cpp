@@ -11,6 +11,9 @@ OpDef sgd_momentum_op_def();
 OpDef rmsprop_op_def();
 OpDef adam_op_def();
 OpDef adamw_op_def();
+OpDef batch_norm_op_def();
+OpDef layer_norm_op_def();
+OpDef group_norm_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -21,6 +24,9 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(rmsprop_op_def());
     ops.push_back(adam_op_def());
     ops.push_back(adamw_op_def());
+    ops.push_back(batch_norm_op_def());
+    ops.push_back(layer_norm_op_def());
+    ops.push_back(group_norm_op_def());
     return ops;
   }();
   return all;
