@@ -74,12 +74,12 @@ void check_multi(const char* op, const std::vector<ParamUpdate>& params, std::in
     check_shape(op, "dw", *p.dw, p.w->shape());
     check_same_device(op, {{"w", params.front().w}, {"w", p.w}, {"dw", p.dw}});
     const Tensor* state[2] = {p.state0, p.state1};
-    const Tensor* const* t = state;
+    std::size_t k = 0;
     for (const char* name : states) {
-      check_float(op, name, **t);
-      check_shape(op, name, **t, p.w->shape());
-      check_same_device(op, {{"w", p.w}, {name, *t}});
-      ++t;
+      const Tensor* s = state[k++];
+      check_float(op, name, *s);
+      check_shape(op, name, *s, p.w->shape());
+      check_same_device(op, {{"w", p.w}, {name, s}});
     }
   }
 }

@@ -308,6 +308,8 @@ TEST(Optimizer, DefaultsAreCs231ns) {
   EXPECT_FLOAT_EQ(make_optimizer("adam", model.params())->learning_rate(), 1e-3f);
   EXPECT_EQ(make_optimizer("sgd_momentum", model.params())->describe(),
             "sgd_momentum(lr=0.01, momentum=0.9, weight_decay=0)");
+  EXPECT_EQ(make_optimizer("adamw", model.params())->describe(),
+            "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.01)");
   EXPECT_THROW(make_optimizer("adagrad", model.params()), Error);
 }
 

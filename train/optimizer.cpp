@@ -150,7 +150,6 @@ void Adam::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
 
 AdamW::AdamW(std::vector<Parameter*> params, float lr, float beta1, float beta2, float eps, float weight_decay)
     : Adam(std::move(params), lr, beta1, beta2, eps, weight_decay) {}
-std::string AdamW::describe() const { return "adamw" + Adam::describe().substr(4); }
 void AdamW::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
   adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, weight_decay(), impl_);
 }

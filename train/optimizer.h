@@ -140,7 +140,6 @@ class AdamW final : public Adam {
   explicit AdamW(std::vector<Parameter*> params, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
                  float eps = 1e-8f, float weight_decay = 1e-2f);
   std::string name() const override { return "adamw"; }
-  std::string describe() const override;
 
  protected:
   void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
