@@ -16,6 +16,9 @@ OpDef bce_with_logits_op_def();
 OpDef mse_loss_op_def();
 OpDef dropout_op_def();
 OpDef upsample_nearest2d_op_def();
+OpDef batch_norm_op_def();
+OpDef layer_norm_op_def();
+OpDef group_norm_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -31,6 +34,9 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(mse_loss_op_def());
     ops.push_back(dropout_op_def());
     ops.push_back(upsample_nearest2d_op_def());
+    ops.push_back(batch_norm_op_def());
+    ops.push_back(layer_norm_op_def());
+    ops.push_back(group_norm_op_def());
     return ops;
   }();
   return all;
