@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/check.h"
 #include "core/device.h"
 #include "core/tensor.h"
 
@@ -35,6 +37,17 @@ inline double relative_error(const std::vector<float>& a, const std::vector<floa
 inline double relative_error(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape()) return INFINITY;
   return relative_error(a.to_vector(), b.to_vector());
+}
+
+// The message of the cudl::Error that fn() throws; a failure (and "") if it throws none.
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no cudl::Error thrown";
+  return "";
 }
 
 // Values from numpy.linspace(start, stop, n).
