@@ -302,75 +302,51 @@ Tensor workspace(std::size_t bytes, Device device) {
   return Tensor::empty({static_cast<std::int64_t>(std::max<std::size_t>(bytes, 1))}, DType::U8, device);
 }
 
-// One cuDNN pass: pick (and cache) the algorithm, size its workspace, run it. The three passes differ
-// only in which cuDNN functions these callables name.
-template <typename Perf, typename Find, typename WorkspaceSize, typename Run>
-void run_cudnn_pass(Pass pass, const G& g, Device device, Find find, WorkspaceSize workspace_size, Run run) {
-  const auto algo = decltype(Perf{}.algo)(cached_algorithm<Perf>(pass, g, device.index, find));
+// One cuDNN pass: pick (and cache) the algorithm, size its workspace, run it. The three
+// passes' functions take their descriptors in one order -- input a, input b, the
+// convolution, the output -- so only the functions and the operands differ.
+template <typename Perf, typename Find, typename WorkspaceSize, typename Run, typename DescA, typename DescB,
+          typename DescOut>
+void run_cudnn_pass(Pass pass, const G& g, Device device, Find find, WorkspaceSize workspace_size, Run run,
+                    const DescA& a, const float* a_data, const DescB& b, const float* b_data,
+                    cudnnConvolutionDescriptor_t conv, const DescOut& out, float* out_data) {
+  cudnnHandle_t h = context(device.index).cudnn();
+  const auto algo = decltype(Perf{}.algo)(cached_algorithm<Perf>(
+      pass, g, device.index, [&](int want, int* got, Perf* perf) { return find(h, a, b, conv, out, want, got, perf); }));
   std::size_t bytes = 0;
-  CUDL_CUDA_CALL(workspace_size(algo, &bytes));
+  CUDL_CUDA_CALL(workspace_size(h, a, b, conv, out, algo, &bytes));
   Tensor ws = workspace(bytes, device);
-  CUDL_CUDA_CALL(run(algo, ws.raw_data(), bytes));
+  const float one = 1.0f, zero = 0.0f;
+  CUDL_CUDA_CALL(run(h, &one, a, a_data, b, b_data, conv, algo, ws.raw_data(), bytes, &zero, out, out_data));
 }
 
 }  // namespace
 
 void conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out) {
   const G g = conv2d_geometry(x.shape(), w.shape(), p);
-  cudnnHandle_t h = context(x.device().index).cudnn();
   ConvDescs d(g);
-  const float one = 1.0f, zero = 0.0f;
-  run_cudnn_pass<cudnnConvolutionFwdAlgoPerf_t>(
-      Pass::Forward, g, x.device(),
-      [&](int want, int* got, cudnnConvolutionFwdAlgoPerf_t* perf) {
-        return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, want, got, perf);
-      },
-      [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
-        return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, bytes);
-      },
-      [&](cudnnConvolutionFwdAlgo_t algo, void* ws, std::size_t bytes) {
-        return cudnnConvolutionForward(h, &one, d.x, x.data<float>(), d.w, w.data<float>(), d.conv, algo, ws, bytes,
-                                       &zero, d.y, out.data<float>());
-      });
+  run_cudnn_pass<cudnnConvolutionFwdAlgoPerf_t>(Pass::Forward, g, x.device(), cudnnGetConvolutionForwardAlgorithm_v7,
+                                                cudnnGetConvolutionForwardWorkspaceSize, cudnnConvolutionForward, d.x,
+                                                x.data<float>(), d.w, w.data<float>(), d.conv, d.y, out.data<float>());
   if (b) add_channel_bias_cudnn(out, *b);
 }
 
 void conv2d_backward_data_cudnn(const Tensor& dout, const Tensor& w, const Conv2dParams& p, Tensor& dx) {
   const G g = conv2d_geometry(dx.shape(), w.shape(), p);
-  cudnnHandle_t h = context(dx.device().index).cudnn();
   ConvDescs d(g);
-  const float one = 1.0f, zero = 0.0f;
   run_cudnn_pass<cudnnConvolutionBwdDataAlgoPerf_t>(
-      Pass::Data, g, dx.device(),
-      [&](int want, int* got, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
-        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, want, got, perf);
-      },
-      [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
-        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, bytes);
-      },
-      [&](cudnnConvolutionBwdDataAlgo_t algo, void* ws, std::size_t bytes) {
-        return cudnnConvolutionBackwardData(h, &one, d.w, w.data<float>(), d.y, dout.data<float>(), d.conv, algo, ws,
-                                            bytes, &zero, d.x, dx.data<float>());
-      });
+      Pass::Data, g, dx.device(), cudnnGetConvolutionBackwardDataAlgorithm_v7,
+      cudnnGetConvolutionBackwardDataWorkspaceSize, cudnnConvolutionBackwardData, d.w, w.data<float>(), d.y,
+      dout.data<float>(), d.conv, d.x, dx.data<float>());
 }
 
 void conv2d_backward_weight_cudnn(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw) {
   const G g = conv2d_geometry(x.shape(), dw.shape(), p);
-  cudnnHandle_t h = context(x.device().index).cudnn();
   ConvDescs d(g);
-  const float one = 1.0f, zero = 0.0f;
   run_cudnn_pass<cudnnConvolutionBwdFilterAlgoPerf_t>(
-      Pass::Weight, g, x.device(),
-      [&](int want, int* got, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
-        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, want, got, perf);
-      },
-      [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
-        return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, bytes);
-      },
-      [&](cudnnConvolutionBwdFilterAlgo_t algo, void* ws, std::size_t bytes) {
-        return cudnnConvolutionBackwardFilter(h, &one, d.x, x.data<float>(), d.y, dout.data<float>(), d.conv, algo, ws,
-                                              bytes, &zero, d.w, dw.data<float>());
-      });
+      Pass::Weight, g, x.device(), cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+      cudnnGetConvolutionBackwardFilterWorkspaceSize, cudnnConvolutionBackwardFilter, d.x, x.data<float>(), d.y,
+      dout.data<float>(), d.conv, d.w, dw.data<float>());
 }
 
 void conv2d_backward_bias_cudnn(const Tensor& dout, Tensor& db) {
