@@ -75,6 +75,15 @@ struct OpDef {
   // differentiable input. The upstream gradient is inputs["dout"] when given,
   // else a fixed random tensor of out's shape (see upstream_gradient).
   std::function<TensorMap(const TensorMap& inputs, const Attrs& attrs, Device device, Impl impl, bool backward)> run;
+  // Benchmarks: sets one implementation up for timing and returns the call to time.
+  // `workspace` holds the case's inputs, already on the implementation's device; the
+  // setup may add what the timed direction needs (the upstream gradient, a saved
+  // forward pass) and the returned call may refer to workspace entries, which outlive
+  // it. The call runs only the timed direction, queued on the device without
+  // synchronising; it returns an empty function when the op has no such direction
+  // (a loss computes its gradient in its forward call).
+  std::function<std::function<void()>(TensorMap& workspace, const Attrs& attrs, Impl impl, bool backward)>
+      make_timed;
   // Minimal work of forward and backward, for GFLOP/s and GB/s in benchmarks.
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> flops;
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> bytes;
@@ -94,6 +103,12 @@ Tensor input_on(const char* op, const TensorMap& inputs, const std::string& name
 Tensor upstream_gradient(const TensorMap& inputs, const Tensor& out, Device device);
 // Adds `t` to `results` under `name`, copied to the host.
 void put_result(TensorMap& results, const std::string& name, const Tensor& t);
+
+// ---- helpers for OpDef::make_timed ----
+// Stores upstream_gradient(workspace, out) as workspace["dout"] and returns it.
+const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out);
+// Stores `t` under `name` in the workspace and returns it (for saved forward results).
+const Tensor& keep(TensorMap& workspace, const std::string& name, Tensor t);
 
 // The implementations every op with naive and fast variants on both devices has.
 std::vector<Implementation> standard_implementations();

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds cudl (Release), times every registry op with cudl_bench, times the PyTorch
+# peers when torch is importable, and rewrites benchmarks/RESULTS.md.
+#   scripts/benchmark.sh            full run (< 20 min on 2 cores)
+#   scripts/benchmark.sh --quick    a few minutes: small cases, fewer repetitions
+#   scripts/benchmark.sh --devices cpu|cuda|cpu,cuda   (default: all present)
+# Raw outputs are kept in build-bench/results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=full
+devices=cpu,cuda
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick ;;
+    --devices) devices="$2"; shift ;;
+    *) echo "usage: $0 [--quick] [--devices cpu,cuda]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Compile the CUDA backend only where there is a GPU to time it on.
+cuda=OFF
+if [[ $devices == *cuda* ]] && nvidia-smi -L >/dev/null 2>&1; then cuda=ON; fi
+build=build-bench
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCUDL_CUDA=$cuda -DCUDL_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target cudl_bench
+out="$build/results"
+mkdir -p "$out"
+
+if [[ $mode == quick ]]; then
+  # Cases up to 3 GFLOP per call on the CPU (SGEMM 1024^3 is 2.1), 3 short repetitions.
+  bench_args=(--max_cpu_gflop=3 --max_cpu_naive_gflop=0.5 --benchmark_min_time=0.05 --benchmark_repetitions=3)
+  torch_args=(--quick)
+else
+  bench_args=(--benchmark_min_time=0.2 --benchmark_repetitions=5)
+  torch_args=()
+fi
+"$build/benchmarks/cudl_bench" --devices="$devices" "${bench_args[@]}" --benchmark_report_aggregates_only=true \
+  --benchmark_out="$out/cudl_bench.json" --benchmark_out_format=json
+
+results_args=(--bench "$out/cudl_bench.json" --mode "$mode")
+# Debian's torch lives in the system Python, not in a virtualenv that may shadow it.
+python=/usr/bin/python3
+if "$python" -c "import torch" 2>/dev/null; then
+  "$python" benchmarks/peers/torch_ops.py "${torch_args[@]}" --devices "$devices" -o "$out/torch.json"
+  results_args+=(--torch "$out/torch.json")
+else
+  echo "benchmark: torch not importable by $python, skipping the PyTorch peers"
+fi
+"$python" benchmarks/make_results.py "${results_args[@]}" --results benchmarks/RESULTS.md
