@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -43,6 +44,7 @@ struct Options {
 };
 
 struct BenchSpec {
+  int id;  // registration order
   const OpDef* op;
   const OpCase* c;
   Implementation impl;
@@ -108,25 +110,53 @@ class GpuTimer {
 };
 #endif
 
-void run_benchmark(benchmark::State& state, const BenchSpec& spec) {
+// One benchmark's inputs on its device and the call to time, set up (and warmed up)
+// once: Google Benchmark invokes a benchmark several times (to size the iteration
+// count, once per repetition), and benchmarks run one after another, so the last
+// one set up is kept and the previous one freed.
+struct Prepared {
+  int id = -1;
+  TensorMap workspace;
+  std::function<void()> call;
+#if CUDL_WITH_CUDA
+  std::unique_ptr<GpuTimer> timer;
+#endif
+};
+
+// Emptied before main returns: its tensors must go back to the allocator before the
+// allocator and the CUDA context are torn down.
+Prepared prepared;
+
+Prepared& prepare(const BenchSpec& spec) {
+  if (prepared.id == spec.id) return prepared;
+  prepared = Prepared{};  // free the previous benchmark's tensors first
   const Device device = spec.impl.device == DeviceType::CUDA ? Device::cuda(0) : Device::cpu();
+  for (auto& [name, t] : make_inputs(*spec.c, /*seed=*/42))
+    prepared.workspace.emplace(name, device.is_cpu() ? std::move(t) : t.to(device));
+  prepared.call = spec.op->make_timed(prepared.workspace, spec.c->attrs, spec.impl.impl, spec.backward);
+  if (prepared.call) {
+    prepared.call();  // warm-up: handles, workspaces, the caching allocator's blocks
+    synchronize(device);
+  }
+#if CUDL_WITH_CUDA
+  if (device.is_cuda()) prepared.timer = std::make_unique<GpuTimer>(device);
+#endif
+  prepared.id = spec.id;
+  return prepared;
+}
+
+void run_benchmark(benchmark::State& state, const BenchSpec& spec) {
   try {
-    TensorMap workspace;
-    for (auto& [name, t] : make_inputs(*spec.c, /*seed=*/42))
-      workspace.emplace(name, device.is_cpu() ? std::move(t) : t.to(device));
-    const std::function<void()> call = spec.op->make_timed(workspace, spec.c->attrs, spec.impl.impl, spec.backward);
-    if (!call) {
+    Prepared& p = prepare(spec);
+    if (!p.call) {
       state.SkipWithError("no separate backward: timed with forward");
       return;
     }
-    call();  // warm-up: handles, workspaces, the caching allocator's blocks
-    synchronize(device);
-    if (device.is_cpu()) {
-      for (auto _ : state) call();
+    if (spec.impl.device == DeviceType::CPU) {
+      for (auto _ : state) p.call();
     } else {
 #if CUDL_WITH_CUDA
-      GpuTimer timer(device);
-      for (auto _ : state) state.SetIterationTime(timer.seconds(call));
+      for (auto _ : state) state.SetIterationTime(p.timer->seconds(p.call));
 #endif
     }
   } catch (const std::exception& e) {
@@ -166,6 +196,7 @@ Options parse_options(int& argc, char** argv) {
 // options and this machine allow.
 void register_benchmarks(const Options& options) {
   const bool cuda = options.cuda && cuda_available();
+  int next_id = 0;
   for (const OpDef& op : op_registry()) {
     if (!op.make_timed) {
       std::fprintf(stderr, "cudl_bench: %s has no make_timed entry, not benchmarked\n", op.name.c_str());
@@ -186,7 +217,7 @@ void register_benchmarks(const Options& options) {
           if (backward && op.is_loss) continue;  // a loss's forward call computes its gradient too
           const std::string name =
               op.name + "/" + c.label + "/" + (backward ? "backward" : "forward") + "/" + impl.name;
-          const BenchSpec spec{&op, &c, impl, backward};
+          const BenchSpec spec{next_id++, &op, &c, impl, backward};
           auto* b = benchmark::RegisterBenchmark(name.c_str(), [spec, flops, bytes](benchmark::State& state) {
             run_benchmark(state, spec);
             state.SetLabel(case_label(*spec.c));
@@ -216,6 +247,7 @@ int main(int argc, char** argv) {
   if (options.cuda && cuda_available()) benchmark::AddCustomContext("cudl_cuda_device", describe(Device::cuda(0)));
   register_benchmarks(options);
   benchmark::RunSpecifiedBenchmarks();
+  prepared = Prepared{};
   benchmark::Shutdown();
   return 0;
 }
