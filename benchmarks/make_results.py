@@ -137,7 +137,7 @@ def commit():
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def section(device, context, rows, torch_data, mode):
+def section(device, context, rows, torch_data, mode, load):
     by_key = {(r["op"], r["case"], r["direction"], r["impl"]): r for r in rows}
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     if device == "cpu":
@@ -145,7 +145,8 @@ def section(device, context, rows, torch_data, mode):
     else:
         title = f"GPU: {context.get('cudl_cuda_device', 'unknown GPU')}"
     parts = [f"<!-- section:{device} -->", f"## {title}", "",
-             f"{date}, commit `{commit()}`, {mode} run; medians of "
+             f"{date}, commit `{commit()}`, {mode} run"
+             f"{f', load average {load} at the start' if load else ''}; medians of "
              f"{'the repetitions' if any('cv' in r for r in rows) else 'one run'}. "
              f"Speed ratios are peer time / this time (above 1 = faster).", "",
              ops_table(rows, by_key, device), ""]
@@ -166,6 +167,7 @@ def main():
     parser.add_argument("--torch", help="benchmarks/peers/torch_ops.py JSON")
     parser.add_argument("--results", default="benchmarks/RESULTS.md")
     parser.add_argument("--mode", default="full", help="'full' or 'quick', noted in the section")
+    parser.add_argument("--load", help="the 1-minute load average when the run started")
     args = parser.parse_args()
 
     context, rows = load_bench(args.bench)
@@ -176,7 +178,7 @@ def main():
     for device in ("cpu", "gpu"):
         device_rows = [r for r in rows if r["device"] == device]
         if device_rows:
-            sections[device] = section(device, context, device_rows, torch_data, args.mode)
+            sections[device] = section(device, context, device_rows, torch_data, args.mode, args.load)
     header = ("# cudl benchmark results\n\n"
               "Written by `scripts/benchmark.sh` (see benchmarks/README.md). Each device's section comes from "
               "the last run that measured it.\n\n")

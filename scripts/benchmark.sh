@@ -39,10 +39,12 @@ else
   bench_args=(--benchmark_min_time=0.1 --benchmark_repetitions=5)
   torch_args=()
 fi
+# Other processes skew CPU timings: the load average goes into RESULTS.md.
+load=$(cut -d' ' -f1 /proc/loadavg)
 "$build/benchmarks/cudl_bench" --devices="$devices" "${bench_args[@]}" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/cudl_bench.json" --benchmark_out_format=json
 
-results_args=(--bench "$out/cudl_bench.json" --mode "$mode")
+results_args=(--bench "$out/cudl_bench.json" --mode "$mode" --load "$load")
 # Debian's torch lives in the system Python, not in a virtualenv that may shadow it.
 python=/usr/bin/python3
 if "$python" -c "import torch" 2>/dev/null; then
