@@ -124,10 +124,14 @@ def torch_table(rows, torch_results, device):
 
 
 def cpu_model():
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+    """'AMD EPYC (2 cores, AVX-512)' from /proc/cpuinfo (VMs often hide the exact model)."""
+    info = pathlib.Path("/proc/cpuinfo").read_text()
+    names = re.findall(r"^model name\s*:\s*(.*)$", info, re.M)
+    flags = re.search(r"^flags\s*:\s*(.*)$", info, re.M)
+    simd = next((label for flag, label in (("avx512f", "AVX-512"), ("avx2", "AVX2"))
+                 if flags and flag in flags.group(1).split()), "")
+    details = ", ".join(filter(None, [f"{len(names)} cores", simd]))
+    return f"{names[0] if names else 'unknown CPU'} ({details})"
 
 
 def commit():
