@@ -6,11 +6,17 @@ namespace cudl {
 
 // ---- the op list: each op's definition lives beside its dispatcher ----
 OpDef linear_op_def();
+OpDef batch_norm_op_def();
+OpDef layer_norm_op_def();
+OpDef group_norm_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
     std::vector<OpDef> ops;
     ops.push_back(linear_op_def());
+    ops.push_back(batch_norm_op_def());
+    ops.push_back(layer_norm_op_def());
+    ops.push_back(group_norm_op_def());
     return ops;
   }();
   return all;
