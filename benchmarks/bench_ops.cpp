@@ -11,7 +11,7 @@
 //
 // Own flags (the rest go to Google Benchmark):
 //   --devices=cpu,cuda        which devices to time (default: all present)
-//   --max_cpu_gflop=X         skip CPU cases whose work exceeds X GFLOP per call
+//   --max_cpu_gflop=X         skip CPU cases whose forward pass exceeds X GFLOP
 //   --max_cpu_naive_gflop=X   the same for the naive CPU implementation (default 4)
 #include <benchmark/benchmark.h>
 
@@ -204,20 +204,24 @@ void register_benchmarks(const Options& options) {
     }
     for (const OpCase& c : op.cases) {
       const TensorMap shapes = shape_only_inputs(c);
-      const double flops = op.flops ? op.flops(shapes, c.attrs) : 0.0;
-      const double bytes = op.bytes ? op.bytes(shapes, c.attrs) : 0.0;
+      auto work = [&](const std::function<double(const TensorMap&, const Attrs&)>& f) {
+        return f ? f(shapes, c.attrs) : 0.0;
+      };
+      const double forward_flops = work(op.flops);
       for (const Implementation& impl : op.implementations) {
         if (impl.device == DeviceType::CUDA ? !cuda : !options.cpu) continue;
         if (impl.device == DeviceType::CPU) {
           const bool naive = impl.impl == Impl::Naive;
           if (naive && c.large) continue;
-          if (flops * 1e-9 > (naive ? options.max_cpu_naive_gflop : options.max_cpu_gflop)) continue;
+          if (forward_flops * 1e-9 > (naive ? options.max_cpu_naive_gflop : options.max_cpu_gflop)) continue;
         }
         for (const bool backward : {false, true}) {
           if (backward && op.is_loss) continue;  // a loss's forward call computes its gradient too
           const std::string name =
               op.name + "/" + c.label + "/" + (backward ? "backward" : "forward") + "/" + impl.name;
           const BenchSpec spec{next_id++, &op, &c, impl, backward};
+          const double flops = backward ? work(op.backward_flops) : forward_flops;
+          const double bytes = work(backward ? op.backward_bytes : op.bytes);
           auto* b = benchmark::RegisterBenchmark(name.c_str(), [spec, flops, bytes](benchmark::State& state) {
             run_benchmark(state, spec);
             state.SetLabel(case_label(*spec.c));

@@ -116,6 +116,14 @@ OpDef linear_op_def() {
     const auto [n, d, m] = dims(in);
     return 4.0 * (n * d + m * d + m + n * m);
   };
+  def.backward_flops = [dims](const TensorMap& in, const Attrs&) {  // dx and dw GEMMs, db sums
+    const auto [n, d, m] = dims(in);
+    return 4.0 * n * d * m + n * m;
+  };
+  def.backward_bytes = [dims](const TensorMap& in, const Attrs&) {  // reads dout, x, w; writes dx, dw, db
+    const auto [n, d, m] = dims(in);
+    return 4.0 * (n * m + 2.0 * (n * d + m * d) + m);
+  };
   using K = InputSpec::Kind;
   def.cases = {
       {"small", {{"x", {4, 5}, K::Normal}, {"w", {3, 5}, K::Normal}, {"b", {3}, K::Normal}}, {}},

@@ -116,12 +116,9 @@ Tensor upstream_gradient(const TensorMap& inputs, const Tensor& out, Device devi
   return randn(out.shape(), gen, device);
 }
 
-const Tensor& keep(TensorMap& workspace, const std::string& name, Tensor t) {
-  return workspace.insert_or_assign(name, std::move(t)).first->second;
-}
-
 const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out) {
-  return keep(workspace, "dout", upstream_gradient(workspace, out, out.device()));
+  Tensor dout = upstream_gradient(workspace, out, out.device());
+  return workspace.insert_or_assign("dout", std::move(dout)).first->second;
 }
 
 void put_result(TensorMap& results, const std::string& name, const Tensor& t) {

@@ -76,17 +76,19 @@ struct OpDef {
   // else a fixed random tensor of out's shape (see upstream_gradient).
   std::function<TensorMap(const TensorMap& inputs, const Attrs& attrs, Device device, Impl impl, bool backward)> run;
   // Benchmarks: sets one implementation up for timing and returns the call to time.
-  // `workspace` holds the case's inputs, already on the implementation's device; the
-  // setup may add what the timed direction needs (the upstream gradient, a saved
-  // forward pass) and the returned call may refer to workspace entries, which outlive
-  // it. The call runs only the timed direction, queued on the device without
-  // synchronising; it returns an empty function when the op has no such direction
-  // (a loss computes its gradient in its forward call).
+  // `workspace` holds the case's inputs, already on the implementation's device, and
+  // outlives the returned call, which may refer to its entries; what the timed
+  // direction needs beyond them (upstream gradient, saved forward pass) is made here,
+  // untimed. The call runs only the timed direction, queued on the device without
+  // synchronising. An empty function means the op has no such direction.
   std::function<std::function<void()>(TensorMap& workspace, const Attrs& attrs, Impl impl, bool backward)>
       make_timed;
-  // Minimal work of forward and backward, for GFLOP/s and GB/s in benchmarks.
+  // Minimal work (FLOPs, bytes moved) of the forward call and of the backward call,
+  // for GFLOP/s and GB/s in benchmarks; the backward ones may be left unset.
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> flops;
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> bytes;
+  std::function<double(const TensorMap& inputs, const Attrs& attrs)> backward_flops;
+  std::function<double(const TensorMap& inputs, const Attrs& attrs)> backward_bytes;
   std::vector<OpCase> cases;
 };
 
@@ -106,9 +108,8 @@ void put_result(TensorMap& results, const std::string& name, const Tensor& t);
 
 // ---- helpers for OpDef::make_timed ----
 // Stores upstream_gradient(workspace, out) as workspace["dout"] and returns it.
+// (Other saved state, e.g. a NormForward, can be captured in a std::shared_ptr.)
 const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out);
-// Stores `t` under `name` in the workspace and returns it (for saved forward results).
-const Tensor& keep(TensorMap& workspace, const std::string& name, Tensor t);
 
 // The implementations every op with naive and fast variants on both devices has.
 std::vector<Implementation> standard_implementations();
