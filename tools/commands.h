@@ -12,5 +12,6 @@ using Args = std::vector<std::string>;
 
 int cmd_info(const Args& args);    // devices, build configuration
 int cmd_golden(const Args& args);  // golden-case runner
+int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
 
 }  // namespace cudl::cli

@@ -21,6 +21,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"info", "show the build configuration and the devices cudl can use", cudl::cli::cmd_info},
       {"golden", "check ops against PyTorch golden cases (files or folders)", cudl::cli::cmd_golden},
+      {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
   };
   return all;
 }
