@@ -134,10 +134,8 @@ Prepared& prepare(const BenchSpec& spec) {
   for (auto& [name, t] : make_inputs(*spec.c, /*seed=*/42))
     prepared.workspace.emplace(name, device.is_cpu() ? std::move(t) : t.to(device));
   prepared.call = spec.op->make_timed(prepared.workspace, spec.c->attrs, spec.impl.impl, spec.backward);
-  if (prepared.call) {
-    prepared.call();  // warm-up: handles, workspaces, the caching allocator's blocks
-    synchronize(device);
-  }
+  prepared.call();  // warm-up: handles, workspaces, the caching allocator's blocks
+  synchronize(device);
 #if CUDL_WITH_CUDA
   if (device.is_cuda()) prepared.timer = std::make_unique<GpuTimer>(device);
 #endif
@@ -148,10 +146,6 @@ Prepared& prepare(const BenchSpec& spec) {
 void run_benchmark(benchmark::State& state, const BenchSpec& spec) {
   try {
     Prepared& p = prepare(spec);
-    if (!p.call) {
-      state.SkipWithError("no separate backward: timed with forward");
-      return;
-    }
     if (spec.impl.device == DeviceType::CPU) {
       for (auto _ : state) p.call();
     } else {
@@ -216,7 +210,7 @@ void register_benchmarks(const Options& options) {
           if (forward_flops * 1e-9 > (naive ? options.max_cpu_naive_gflop : options.max_cpu_gflop)) continue;
         }
         for (const bool backward : {false, true}) {
-          if (backward && op.is_loss) continue;  // a loss's forward call computes its gradient too
+          if (backward && (op.is_loss || !op.has_backward)) continue;
           const std::string name =
               op.name + "/" + c.label + "/" + (backward ? "backward" : "forward") + "/" + impl.name;
           const BenchSpec spec{next_id++, &op, &c, impl, backward};

@@ -70,6 +70,8 @@ struct OpDef {
   std::vector<Implementation> implementations;
   // Losses produce a scalar and are differentiated without an upstream "dout".
   bool is_loss = false;
+  // False for ops without a backward call (optimizer updates).
+  bool has_backward = true;
   // Runs one implementation on `inputs` (host tensors). Returns host tensors:
   // "out" (and "out_<state>"), and with `backward` the "d<input>" of every
   // differentiable input. The upstream gradient is inputs["dout"] when given,
@@ -80,7 +82,8 @@ struct OpDef {
   // outlives the returned call, which may refer to its entries; what the timed
   // direction needs beyond them (upstream gradient, saved forward pass) is made here,
   // untimed. The call runs only the timed direction, queued on the device without
-  // synchronising. An empty function means the op has no such direction.
+  // synchronising. Backward is asked for only when the op has a separate one
+  // (has_backward, and not a loss, whose forward call computes its gradient).
   std::function<std::function<void()>(TensorMap& workspace, const Attrs& attrs, Impl impl, bool backward)>
       make_timed;
   // Minimal work (FLOPs, bytes moved) of the forward call and of the backward call,
