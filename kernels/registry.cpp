@@ -2,10 +2,20 @@
 
 #include <cstdlib>
 
+#include "kernels/activation.h"
+
 namespace cudl {
 
 // ---- the op list: each op's definition lives beside its dispatcher ----
 OpDef linear_op_def();
+OpDef activation_op_def(Activation a);
+OpDef softmax_op_def();
+OpDef cross_entropy_op_def();
+OpDef svm_loss_op_def();
+OpDef bce_with_logits_op_def();
+OpDef mse_loss_op_def();
+OpDef dropout_op_def();
+OpDef upsample_nearest2d_op_def();
 OpDef sgd_op_def();
 OpDef sgd_momentum_op_def();
 OpDef rmsprop_op_def();
@@ -19,6 +29,16 @@ const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
     std::vector<OpDef> ops;
     ops.push_back(linear_op_def());
+    for (Activation a : {Activation::ReLU, Activation::LeakyReLU, Activation::GELU, Activation::SiLU, Activation::Tanh,
+                         Activation::Sigmoid})
+      ops.push_back(activation_op_def(a));
+    ops.push_back(softmax_op_def());
+    ops.push_back(cross_entropy_op_def());
+    ops.push_back(svm_loss_op_def());
+    ops.push_back(bce_with_logits_op_def());
+    ops.push_back(mse_loss_op_def());
+    ops.push_back(dropout_op_def());
+    ops.push_back(upsample_nearest2d_op_def());
     ops.push_back(sgd_op_def());
     ops.push_back(sgd_momentum_op_def());
     ops.push_back(rmsprop_op_def());
