@@ -3,11 +3,12 @@
 // Benchmarks are registered at startup from op_registry(), so an op added there is
 // timed here too. Names are "<op>/<case>/<forward|backward>/<implementation>"; each
 // run's label lists the input shapes and attributes, and the counters FLOP/s and B/s
-// come from the op's flops()/bytes(). Inputs live on the device before timing starts
-// (OpDef::make_timed); what is timed is the op call alone:
-//   CPU:  wall-clock time of the call (2 cores share OpenMP and the BLAS threads).
+// come from the op's work for that direction. Inputs live on the device before timing
+// starts (OpDef::make_timed), and one untimed call warms up; what is timed is the op
+// call alone:
+//   CPU:  wall-clock time of the call, on cudl's OpenMP threads (which BLIS shares).
 //   CUDA: CUDA events around the call on cudl's stream, reported as manual time,
-//         after a warm-up call and with the L2 cache flushed before every call.
+//         with the L2 cache flushed before every call.
 //
 // Own flags (the rest go to Google Benchmark):
 //   --devices=cpu,cuda        which devices to time (default: all present)
