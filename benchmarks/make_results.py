@@ -150,8 +150,8 @@ def section(device, context, rows, torch_data, mode, load):
         title = f"GPU: {context.get('cudl_cuda_device', 'unknown GPU')}"
     parts = [f"<!-- section:{device} -->", f"## {title}", "",
              f"{date}, commit `{commit()}`, {mode} run"
-             f"{f', load average {load} at the start' if load else ''}; medians of "
-             f"{'the repetitions' if any('cv' in r for r in rows) else 'one run'}. "
+             f"{f', load average {load} at the start' if load else ''}; "
+             f"{'medians of the repetitions' if any('cv' in r for r in rows) else 'one run per benchmark'}. "
              f"Speed ratios are peer time / this time (above 1 = faster).", "",
              ops_table(rows, by_key, device), ""]
     comparison = torch_table(rows, torch_data["results"], device) if torch_data else ""
