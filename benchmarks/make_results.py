@@ -14,6 +14,7 @@ above 1 means faster than the peer.
 import argparse
 import datetime
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -141,6 +142,16 @@ def commit():
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def oversubscription_warning(device, load):
+    """Lines warning that CPU timings were taken with more runnable work than cores."""
+    cores = os.cpu_count() or 1
+    if device != "cpu" or not load or float(load) <= cores:
+        return []
+    return [f"**The machine was oversubscribed** (load average {load} on {cores} cores): short multi-threaded "
+            "calls spent most of their time waiting for a core, so their times and ratios overstate the cost; "
+            "long calls are slowed by about the share of the CPU the other work took.", ""]
+
+
 def section(device, context, rows, torch_data, mode, load):
     by_key = {(r["op"], r["case"], r["direction"], r["impl"]): r for r in rows}
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -153,6 +164,7 @@ def section(device, context, rows, torch_data, mode, load):
              f"{f', load average {load} at the start' if load else ''}; "
              f"{'medians of the repetitions' if any('cv' in r for r in rows) else 'one run per benchmark'}. "
              f"Speed ratios are peer time / this time (above 1 = faster).", "",
+             *oversubscription_warning(device, load),
              ops_table(rows, by_key, device), ""]
     comparison = torch_table(rows, torch_data["results"], device) if torch_data else ""
     if comparison:
