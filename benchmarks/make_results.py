@@ -142,6 +142,12 @@ def commit():
     return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def threading_settings():
+    """', OMP_WAIT_POLICY=passive' etc.: the environment that changes how threads wait and how many run."""
+    names = ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "BLIS_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
+    return "".join(f", `{n}={os.environ[n]}`" for n in names if n in os.environ)
+
+
 def oversubscription_warning(device, load):
     """Lines warning that CPU timings were taken with more runnable work than cores."""
     cores = os.cpu_count() or 1
@@ -161,7 +167,7 @@ def section(device, context, rows, torch_data, mode, load):
         title = f"GPU: {context.get('cudl_cuda_device', 'unknown GPU')}"
     parts = [f"<!-- section:{device} -->", f"## {title}", "",
              f"{date}, commit `{commit()}`, {mode} run"
-             f"{f', load average {load} at the start' if load else ''}; "
+             f"{f', load average {load} at the start' if load else ''}{threading_settings()}; "
              f"{'medians of the repetitions' if any('cv' in r for r in rows) else 'one run per benchmark'}. "
              f"Speed ratios are peer time / this time (above 1 = faster).", "",
              *oversubscription_warning(device, load),
