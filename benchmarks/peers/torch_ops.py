@@ -31,6 +31,12 @@ CASES = [
     ("layer_norm", {"x": [4096, 1024], "gamma": [1024], "beta": [1024]}, {"eps": 1e-5},
      lambda t, a: F.layer_norm(t["x"], t["x"].shape[-1:], t["gamma"], t["beta"], a["eps"])),
     ("softmax", {"x": [4096, 1024]}, {}, lambda t, a: torch.softmax(t["x"], dim=-1)),
+    # The registry's large norm and softmax cases, for a like-for-like comparison.
+    ("layer_norm", {"x": [4096, 4096], "gamma": [4096], "beta": [4096]}, {"eps": 1e-5},
+     lambda t, a: F.layer_norm(t["x"], t["x"].shape[-1:], t["gamma"], t["beta"], a["eps"])),
+    ("batch_norm", {"x": [4096, 1024], "gamma": [1024], "beta": [1024]}, {"eps": 1e-5},
+     lambda t, a: F.batch_norm(t["x"], None, None, t["gamma"], t["beta"], training=True, eps=a["eps"])),
+    ("softmax", {"x": [1024, 16384]}, {}, lambda t, a: torch.softmax(t["x"], dim=-1)),
 ]
 
 
