@@ -76,7 +76,11 @@ def ratio_text(row, by_key):
     if peer == row["impl"]:
         return "peer"
     peer_row = by_key.get((row["op"], row["case"], row["direction"], peer))
-    return f"{peer_row['seconds'] / row['seconds']:.2f}×" if peer_row else ""
+    return fmt_ratio(peer_row["seconds"] / row["seconds"]) if peer_row else ""
+
+
+def fmt_ratio(ratio):
+    return f"{ratio:.2f}×" if ratio >= 0.01 else "<0.01×"
 
 
 def fmt_time(seconds):
@@ -120,7 +124,7 @@ def torch_table(rows, torch_results, device):
                 continue
             matched += 1
             lines.append(f"| {r['op']} | {r['case']} | {r['direction']} | {r['impl']} | {fmt_time(r['seconds'])} | "
-                         f"{fmt_time(t['median_s'])} | {t['median_s'] / r['seconds']:.2f}× |")
+                         f"{fmt_time(t['median_s'])} | {fmt_ratio(t['median_s'] / r['seconds'])} |")
     return "\n".join(lines) if matched else ""
 
 
