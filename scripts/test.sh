@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then builds and tests every configuration.
+#   1. CPU-only build (-DCUDL_CUDA=OFF), whole test suite
+#   2. `cmake --install` + a separate project that find_package(cudl)s it
+#   3. CUDA build (when nvcc is present), whole test suite: GPU tests run when a GPU
+#      is usable and report themselves SKIPPED with the reason otherwise
+#   4. CPU-only build under AddressSanitizer + UndefinedBehaviorSanitizer, whole suite
+# Build trees go to build/<config>; re-running reuses them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+configure_and_build() {  # dir, cmake args...
+  local dir=$1; shift
+  echo "==> building $dir"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs"
+}
+mkdir -p build
+
+configure_and_build build/cpu -DCUDL_CUDA=OFF
+ctest --test-dir build/cpu -j"$jobs"
+
+echo "==> install and find_package(cudl) from another project"
+rm -rf build/install build/consumer
+cmake --install build/cpu --prefix build/install >/dev/null
+cmake -S tests/install_consumer -B build/consumer -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
+cmake --build build/consumer -j"$jobs" >/dev/null
+build/consumer/consumer
+
+if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  configure_and_build build/cuda -DCUDL_CUDA=ON
+  ctest --test-dir build/cuda -j"$jobs"
+else
+  echo "==> no nvcc: CUDA build skipped"
+fi
+
+configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_BUILD_BENCHMARKS=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan -j"$jobs"

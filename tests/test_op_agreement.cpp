@@ -1,0 +1,101 @@
+// Every op in the registry, every case, every implementation: the naive CPU
+// implementation is the reference that the fast CPU one and every CUDA one must
+// match (ggml's test-backend-ops idea: one list drives all checks). Cases marked
+// `large` fill a GPU; they run only in the CUDA suite, against the fast CPU one.
+#include <string>
+#include <vector>
+
+#include "kernels/registry.h"
+#include "tests/test_util.h"
+
+using namespace cudl;
+
+namespace {
+
+struct AgreementParam {
+  std::string op;
+  std::string label;
+};
+
+std::vector<AgreementParam> all_cases(bool include_large) {
+  std::vector<AgreementParam> out;
+  for (const OpDef& op : op_registry())
+    for (const OpCase& c : op.cases)
+      if (include_large || !c.large) out.push_back({op.name, c.label});
+  return out;
+}
+
+std::string param_name(const ::testing::TestParamInfo<AgreementParam>& info) {
+  std::string name = info.param.op + "_" + info.param.label;
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+}
+
+const OpCase& find_case(const OpDef& op, const std::string& label) {
+  for (const OpCase& c : op.cases)
+    if (c.label == label) return c;
+  throw Error("no case " + label);
+}
+
+// Compares every result of `got` with `want`; returns how many results matched.
+int expect_results_match(const TensorMap& want, const TensorMap& got, const std::string& what) {
+  int compared = 0;
+  for (const auto& [name, ref] : want) {
+    auto it = got.find(name);
+    if (it == got.end()) {
+      ADD_FAILURE() << what << ": result '" << name << "' missing";
+      continue;
+    }
+    if (ref.dtype() != DType::F32) continue;
+    const double err = test::relative_error(it->second, ref);
+    EXPECT_LE(err, 1e-4) << what << ": result '" << name << "' differs (relative L2 error " << err << ")";
+    ++compared;
+  }
+  return compared;
+}
+
+const Implementation* find_impl(const OpDef& op, DeviceType device, Impl impl) {
+  for (const Implementation& i : op.implementations)
+    if (i.device == device && i.impl == impl) return &i;
+  return nullptr;
+}
+
+class OpAgreementCpu : public ::testing::TestWithParam<AgreementParam> {};
+class OpAgreementCuda : public ::testing::TestWithParam<AgreementParam> {};
+
+}  // namespace
+
+TEST_P(OpAgreementCpu, FastMatchesNaive) {
+  const OpDef& op = *find_op(GetParam().op);
+  const OpCase& c = find_case(op, GetParam().label);
+  const Implementation* naive = find_impl(op, DeviceType::CPU, Impl::Naive);
+  ASSERT_NE(naive, nullptr) << op.name << " has no naive CPU reference";
+  const TensorMap inputs = make_inputs(c, 2024);
+  const TensorMap want = op.run(inputs, c.attrs, Device::cpu(), Impl::Naive, true);
+  ASSERT_TRUE(want.count("out")) << op.name << " produced no 'out'";
+  int checked = 0;
+  for (const Implementation& impl : op.implementations) {
+    if (impl.device != DeviceType::CPU || impl.impl == Impl::Naive) continue;
+    checked += expect_results_match(want, op.run(inputs, c.attrs, Device::cpu(), impl.impl, true), impl.name);
+  }
+  EXPECT_GT(checked, 0) << op.name << " has no CPU implementation besides the naive one";
+}
+
+TEST_P(OpAgreementCuda, EveryCudaImplMatchesCpu) {
+  CUDL_REQUIRE_CUDA();
+  const OpDef& op = *find_op(GetParam().op);
+  const OpCase& c = find_case(op, GetParam().label);
+  const Impl reference = c.large ? Impl::Fast : Impl::Naive;
+  const TensorMap inputs = make_inputs(c, 2024);
+  const TensorMap want = op.run(inputs, c.attrs, Device::cpu(), reference, true);
+  int checked = 0;
+  for (const Implementation& impl : op.implementations) {
+    if (impl.device != DeviceType::CUDA) continue;
+    checked += expect_results_match(want, op.run(inputs, c.attrs, Device::cuda(), impl.impl, true), impl.name);
+  }
+  EXPECT_GT(checked, 0) << op.name << " has no CUDA implementation";
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, OpAgreementCpu, ::testing::ValuesIn(all_cases(false)), param_name);
+INSTANTIATE_TEST_SUITE_P(Registry, OpAgreementCuda, ::testing::ValuesIn(all_cases(true)), param_name);
