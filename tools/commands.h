@@ -12,5 +12,7 @@ using Args = std::vector<std::string>;
 
 int cmd_info(const Args& args);    // devices, build configuration
 int cmd_golden(const Args& args);  // golden-case runner
+int cmd_train(const Args& args);   // train a built-in model
+int cmd_eval(const Args& args);    // evaluate a checkpoint
 
 }  // namespace cudl::cli
