@@ -12,6 +12,16 @@ scripts/setup.sh
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 
+# ctest lists skipped tests without their reason; print each distinct reason once.
+explain_skips() {  # build dir
+  local log=$1/Testing/Temporary/LastTest.log
+  [[ -f $log ]] || return 0
+  local reasons
+  reasons=$(grep -A1 -E '^[^ ]+:[0-9]+: Skipped$' "$log" | grep -vE '^(--|[^ ]+:[0-9]+: Skipped)$' | sort | uniq -c || true)
+  [[ -n $reasons ]] && printf 'skipped tests in %s, by reason:\n%s\n' "$1" "$reasons"
+  return 0
+}
+
 configure_and_build() {  # dir, cmake args...
   local dir=$1; shift
   echo "==> building $dir"
@@ -22,6 +32,7 @@ mkdir -p build
 
 configure_and_build build/cpu -DCUDL_CUDA=OFF
 ctest --test-dir build/cpu -j"$jobs"
+explain_skips build/cpu
 
 echo "==> install and find_package(cudl) from another project"
 rm -rf build/install build/consumer
@@ -33,6 +44,7 @@ build/consumer/consumer
 if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   configure_and_build build/cuda -DCUDL_CUDA=ON
   ctest --test-dir build/cuda -j"$jobs"
+  explain_skips build/cuda
 else
   echo "==> no nvcc: CUDA build skipped"
 fi

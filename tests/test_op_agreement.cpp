@@ -16,6 +16,8 @@ struct AgreementParam {
   std::string op;
   std::string label;
 };
+// Keeps test names readable in ctest (gtest would dump the struct's bytes).
+void PrintTo(const AgreementParam& p, std::ostream* os) { *os << p.op << "/" << p.label; }
 
 std::vector<AgreementParam> all_cases(bool include_large) {
   std::vector<AgreementParam> out;
