@@ -42,6 +42,8 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Impl im
 #if CUDL_WITH_CUDA
   } else if (!cpu && impl == Impl::Naive) {
     cuda::linear_forward_naive(x, w, b, out);
+  } else if (!cpu && impl == Impl::Fast) {
+    cuda::linear_forward_tiled(x, w, b, out);
   } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
     cuda::linear_forward_cublas(x, w, b, out);
 #endif
@@ -68,6 +70,8 @@ LinearGrads linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w
 #if CUDL_WITH_CUDA
   } else if (!cpu && impl == Impl::Naive) {
     cuda::linear_backward_naive(dout, x, w, g.dx, g.dw, g.db);
+  } else if (!cpu && impl == Impl::Fast) {
+    cuda::linear_backward_tiled(dout, x, w, g.dx, g.dw, g.db);
   } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
     cuda::linear_backward_cublas(dout, x, w, g.dx, g.dw, g.db);
 #endif
@@ -83,6 +87,7 @@ OpDef linear_op_def() {
   def.implementations = {{DeviceType::CPU, Impl::Naive, "cpu_naive"},
                          {DeviceType::CPU, Impl::Fast, "cpu_fast"},
                          {DeviceType::CUDA, Impl::Naive, "cuda_naive"},
+                         {DeviceType::CUDA, Impl::Fast, "cuda_fast"},
                          {DeviceType::CUDA, Impl::Vendor, "cublas"}};
   def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     Tensor x = input_on("linear", in, "x", device), w = input_on("linear", in, "w", device),

@@ -6,11 +6,17 @@ namespace cudl {
 
 // ---- the op list: each op's definition lives beside its dispatcher ----
 OpDef linear_op_def();
+OpDef conv2d_op_def();
+OpDef conv_transpose2d_op_def();
+OpDef max_pool2d_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
     std::vector<OpDef> ops;
     ops.push_back(linear_op_def());
+    ops.push_back(conv2d_op_def());
+    ops.push_back(conv_transpose2d_op_def());
+    ops.push_back(max_pool2d_op_def());
     return ops;
   }();
   return all;

@@ -1,4 +1,5 @@
 #include "core/cuda/context.h"
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/linear.h"
 
 namespace cudl::cuda {
@@ -45,13 +46,28 @@ __global__ void linear_dw_naive_kernel(const float* dout, const float* x, float*
   }
 }
 
-// db[j] = sum_i dout[i, j]
+// db[j] = sum_i dout[i, j]. A block owns 32 columns; its 8 rows of threads walk
+// down the rows (each warp reads 32 consecutive floats), then the 8 partial sums
+// of each column are added in shared memory.
+constexpr int kColumnsPerBlock = 32, kRowLanes = 8;
 __global__ void linear_db_kernel(const float* dout, float* db, long long n, long long m) {
-  for (long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x; j < m; j += (long long)gridDim.x * blockDim.x) {
-    float sum = 0.0f;
-    for (long long i = 0; i < n; ++i) sum += dout[i * m + j];
+  __shared__ float partial[kRowLanes][kColumnsPerBlock + 1];
+  const long long j = blockIdx.x * (long long)kColumnsPerBlock + threadIdx.x;
+  float sum = 0.0f;
+  if (j < m)
+    for (long long i = threadIdx.y; i < n; i += kRowLanes) sum += dout[i * m + j];
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y == 0 && j < m) {
+    for (int r = 1; r < kRowLanes; ++r) sum += partial[r][threadIdx.x];
     db[j] = sum;
   }
+}
+
+void launch_linear_db(const float* dout, float* db, long long n, long long m, cudaStream_t s) {
+  const dim3 block(kColumnsPerBlock, kRowLanes);
+  linear_db_kernel<<<static_cast<unsigned>((m + kColumnsPerBlock - 1) / kColumnsPerBlock), block, 0, s>>>(dout, db, n, m);
+  CUDL_CUDA_CALL(cudaGetLastError());
 }
 
 __global__ void broadcast_rows_kernel(const float* b, float* out, long long n, long long m) {
@@ -75,8 +91,7 @@ void linear_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& w,
   CUDL_CUDA_CALL(cudaGetLastError());
   linear_dw_naive_kernel<<<grid_for(m * d), 256, 0, s>>>(dout.data<float>(), x.data<float>(), dw.data<float>(), n, d, m);
   CUDL_CUDA_CALL(cudaGetLastError());
-  linear_db_kernel<<<grid_for(m), 256, 0, s>>>(dout.data<float>(), db.data<float>(), n, m);
-  CUDL_CUDA_CALL(cudaGetLastError());
+  launch_linear_db(dout.data<float>(), db.data<float>(), n, m, s);
 }
 
 // cuBLAS is column-major: a row-major [r, c] matrix is its column-major transpose,
@@ -102,8 +117,24 @@ void linear_backward_cublas(const Tensor& dout, const Tensor& x, const Tensor& w
   // dw [m, d] = dout^T [m, n] x [n, d]  ->  dw^T = x^T dout
   CUDL_CUDA_CALL(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, (int)d, (int)m, (int)n, &alpha, x.data<float>(),
                              (int)d, dout.data<float>(), (int)m, &beta, dw.data<float>(), (int)d));
-  linear_db_kernel<<<grid_for(m), 256, 0, ctx.stream()>>>(dout.data<float>(), db.data<float>(), n, m);
+  launch_linear_db(dout.data<float>(), db.data<float>(), n, m, ctx.stream());
+}
+
+// Our own SGEMM: out = x w^T on top of the broadcast bias; dx = dout w; dw = dout^T x.
+void linear_forward_tiled(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out) {
+  const auto [n, d, m] = dims_of(x, w);
+  cudaStream_t s = stream(x.device().index);
+  broadcast_rows_kernel<<<grid_for(n * m), 256, 0, s>>>(b.data<float>(), out.data<float>(), n, m);
   CUDL_CUDA_CALL(cudaGetLastError());
+  gemm_tiled(false, true, n, m, d, 1.0f, x.data<float>(), d, w.data<float>(), d, 1.0f, out.data<float>(), m, s);
+}
+
+void linear_backward_tiled(const Tensor& dout, const Tensor& x, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db) {
+  const auto [n, d, m] = dims_of(x, w);
+  cudaStream_t s = stream(x.device().index);
+  gemm_tiled(false, false, n, d, m, 1.0f, dout.data<float>(), m, w.data<float>(), d, 0.0f, dx.data<float>(), d, s);
+  gemm_tiled(true, false, m, d, n, 1.0f, dout.data<float>(), m, x.data<float>(), d, 0.0f, dw.data<float>(), d, s);
+  launch_linear_db(dout.data<float>(), db.data<float>(), n, m, s);
 }
 
 }  // namespace cudl::cuda

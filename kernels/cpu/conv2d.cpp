@@ -1,0 +1,234 @@
+#include "kernels/cpu/conv2d.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/conv2d_geometry.h"
+#include "kernels/cpu/gemm.h"
+
+namespace cudl::cpu {
+
+using std::int64_t;
+
+// ---- naive: direct loops ----
+void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), p);
+  const float *px = x.data<float>(), *pw = w.data<float>();
+  const float* pb = b ? b->data<float>() : nullptr;
+  float* po = out.data<float>();
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t f = 0; f < g.f; ++f) {
+      const int64_t c0 = f / g.fg * g.cg;  // first input channel of f's group
+      for (int64_t oh = 0; oh < g.oh; ++oh)
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          double sum = pb ? pb[f] : 0.0;
+          for (int64_t cl = 0; cl < g.cg; ++cl)
+            for (int64_t i = 0; i < g.kh; ++i) {
+              const int64_t ih = oh * g.stride - g.pad + i;
+              if (ih < 0 || ih >= g.h) continue;
+              for (int64_t j = 0; j < g.kw; ++j) {
+                const int64_t iw = ow * g.stride - g.pad + j;
+                if (iw < 0 || iw >= g.w) continue;
+                sum += double(px[((n * g.c + c0 + cl) * g.h + ih) * g.w + iw]) *
+                       pw[((f * g.cg + cl) * g.kh + i) * g.kw + j];
+              }
+            }
+          po[((n * g.f + f) * g.oh + oh) * g.ow + ow] = static_cast<float>(sum);
+        }
+    }
+}
+
+void conv2d_backward_data_naive(const Tensor& dout, const Tensor& w, const Conv2dParams& p, Tensor& dx) {
+  const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), p);
+  const float *pg = dout.data<float>(), *pw = w.data<float>();
+  float* pdx = dx.data<float>();
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t c = 0; c < g.c; ++c) {
+      const int64_t f0 = c / g.cg * g.fg, cl = c % g.cg;
+      for (int64_t ih = 0; ih < g.h; ++ih)
+        for (int64_t iw = 0; iw < g.w; ++iw) {
+          // Output (oh, ow) read this pixel through tap (i, j) when oh*stride - pad + i == ih.
+          double sum = 0.0;
+          for (int64_t i = 0; i < g.kh; ++i) {
+            const int64_t th = ih + g.pad - i;
+            if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
+            for (int64_t j = 0; j < g.kw; ++j) {
+              const int64_t tw = iw + g.pad - j;
+              if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
+              for (int64_t fl = 0; fl < g.fg; ++fl) {
+                const int64_t f = f0 + fl;
+                sum += double(pg[((n * g.f + f) * g.oh + th / g.stride) * g.ow + tw / g.stride]) *
+                       pw[((f * g.cg + cl) * g.kh + i) * g.kw + j];
+              }
+            }
+          }
+          pdx[((n * g.c + c) * g.h + ih) * g.w + iw] = static_cast<float>(sum);
+        }
+    }
+}
+
+void conv2d_backward_weight_naive(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), p);
+  const float *pg = dout.data<float>(), *px = x.data<float>();
+  float* pdw = dw.data<float>();
+  for (int64_t f = 0; f < g.f; ++f) {
+    const int64_t c0 = f / g.fg * g.cg;
+    for (int64_t cl = 0; cl < g.cg; ++cl)
+      for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) {
+          double sum = 0.0;
+          for (int64_t n = 0; n < g.n; ++n)
+            for (int64_t oh = 0; oh < g.oh; ++oh) {
+              const int64_t ih = oh * g.stride - g.pad + i;
+              if (ih < 0 || ih >= g.h) continue;
+              for (int64_t ow = 0; ow < g.ow; ++ow) {
+                const int64_t iw = ow * g.stride - g.pad + j;
+                if (iw < 0 || iw >= g.w) continue;
+                sum += double(pg[((n * g.f + f) * g.oh + oh) * g.ow + ow]) *
+                       px[((n * g.c + c0 + cl) * g.h + ih) * g.w + iw];
+              }
+            }
+          pdw[((f * g.cg + cl) * g.kh + i) * g.kw + j] = static_cast<float>(sum);
+        }
+  }
+}
+
+// ---- bias ----
+void conv2d_backward_bias(const Tensor& dout, Tensor& db) {
+  const int64_t n = dout.size(0), f = dout.size(1), hw = dout.size(2) * dout.size(3);
+  const float* pg = dout.data<float>();
+  float* pdb = db.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < f; ++k) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* plane = pg + (i * f + k) * hw;
+      for (int64_t q = 0; q < hw; ++q) sum += plane[q];
+    }
+    pdb[k] = static_cast<float>(sum);
+  }
+}
+
+void add_channel_bias(Tensor& out, const Tensor& b) {
+  const int64_t planes = out.size(0) * out.size(1), f = out.size(1), hw = out.size(2) * out.size(3);
+  const float* pb = b.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < planes; ++plane)
+    for (int64_t q = 0; q < hw; ++q) po[plane * hw + q] += pb[plane % f];
+}
+
+// ---- im2col + GEMM ----
+namespace {
+// cols [C*KH*KW, OH*OW] of one image: row (c, i, j), column (oh, ow) holds the
+// padded input pixel that tap (i, j) of output (oh, ow) reads.
+void im2col(const float* x, const Conv2dGeometry& g, float* cols) {
+  for (int64_t c = 0; c < g.c; ++c)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        float* row = cols + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const int64_t ih = oh * g.stride - g.pad + i;
+          float* dst = row + oh * g.ow;
+          if (ih < 0 || ih >= g.h) {
+            std::fill(dst, dst + g.ow, 0.0f);
+            continue;
+          }
+          const float* src = x + (c * g.h + ih) * g.w;
+          for (int64_t ow = 0; ow < g.ow; ++ow) {
+            const int64_t iw = ow * g.stride - g.pad + j;
+            dst[ow] = (iw >= 0 && iw < g.w) ? src[iw] : 0.0f;
+          }
+        }
+      }
+}
+
+// The adjoint of im2col: dx (one image) = sum of every column entry back onto its pixel.
+void col2im(const float* cols, const Conv2dGeometry& g, float* dx) {
+  std::fill(dx, dx + g.c * g.h * g.w, 0.0f);
+  for (int64_t c = 0; c < g.c; ++c)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const float* row = cols + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const int64_t ih = oh * g.stride - g.pad + i;
+          if (ih < 0 || ih >= g.h) continue;
+          float* dst = dx + (c * g.h + ih) * g.w;
+          for (int64_t ow = 0; ow < g.ow; ++ow) {
+            const int64_t iw = ow * g.stride - g.pad + j;
+            if (iw >= 0 && iw < g.w) dst[iw] += row[oh * g.ow + ow];
+          }
+        }
+      }
+}
+}  // namespace
+
+// Images are spread over threads (each with its own column buffer) rather than
+// the GEMMs being threaded: one image's GEMM is small, and im2col/col2im would
+// otherwise run on one core.
+void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), p);
+  const int64_t ohw = g.oh * g.ow;
+  const float *px = x.data<float>(), *pw = w.data<float>();
+  float* po = out.data<float>();
+#pragma omp parallel
+  {
+    std::vector<float> cols(g.groups * g.col_rows * ohw);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.n; ++n) {
+      im2col(px + n * g.c * g.h * g.w, g, cols.data());
+      for (int64_t grp = 0; grp < g.groups; ++grp)
+        gemm_blas(false, false, g.fg, ohw, g.col_rows, 1.0f, pw + grp * g.fg * g.col_rows, g.col_rows,
+                  cols.data() + grp * g.col_rows * ohw, ohw, 0.0f, po + (n * g.f + grp * g.fg) * ohw, ohw);
+    }
+  }
+  if (b) add_channel_bias(out, *b);
+}
+
+void conv2d_backward_data_im2col(const Tensor& dout, const Tensor& w, const Conv2dParams& p, Tensor& dx) {
+  const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), p);
+  const int64_t ohw = g.oh * g.ow;
+  const float *pg = dout.data<float>(), *pw = w.data<float>();
+  float* pdx = dx.data<float>();
+#pragma omp parallel
+  {
+    std::vector<float> dcols(g.groups * g.col_rows * ohw);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t grp = 0; grp < g.groups; ++grp)
+        gemm_blas(true, false, g.col_rows, ohw, g.fg, 1.0f, pw + grp * g.fg * g.col_rows, g.col_rows,
+                  pg + (n * g.f + grp * g.fg) * ohw, ohw, 0.0f, dcols.data() + grp * g.col_rows * ohw, ohw);
+      col2im(dcols.data(), g, pdx + n * g.c * g.h * g.w);
+    }
+  }
+}
+
+void conv2d_backward_weight_im2col(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), p);
+  const int64_t ohw = g.oh * g.ow, dw_size = g.f * g.col_rows;
+  const float *pg = dout.data<float>(), *px = x.data<float>();
+  // One partial dw per thread, summed in thread order afterwards so the result
+  // does not depend on timing.
+  std::vector<std::vector<float>> partial(omp_get_max_threads());
+#pragma omp parallel
+  {
+    std::vector<float>& mine = partial[omp_get_thread_num()];
+    mine.assign(dw_size, 0.0f);
+    std::vector<float> cols(g.groups * g.col_rows * ohw);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.n; ++n) {
+      im2col(px + n * g.c * g.h * g.w, g, cols.data());
+      for (int64_t grp = 0; grp < g.groups; ++grp)
+        gemm_blas(false, true, g.fg, g.col_rows, ohw, 1.0f, pg + (n * g.f + grp * g.fg) * ohw, ohw,
+                  cols.data() + grp * g.col_rows * ohw, ohw, 1.0f, mine.data() + grp * g.fg * g.col_rows, g.col_rows);
+    }
+  }
+  float* pdw = dw.data<float>();
+  std::fill(pdw, pdw + dw_size, 0.0f);
+  for (const auto& part : partial)
+    for (int64_t i = 0; i < static_cast<int64_t>(part.size()); ++i) pdw[i] += part[i];
+}
+
+}  // namespace cudl::cpu

@@ -1,0 +1,104 @@
+#include "kernels/cpu/max_pool2d.h"
+
+#include <algorithm>
+
+#include "kernels/pool2d_geometry.h"
+
+namespace cudl::cpu {
+
+using std::int64_t;
+
+// ---- naive ----
+void max_pool2d_forward_naive(const Tensor& x, const Pool2dParams& p, Tensor& out) {
+  const Pool2dGeometry g = pool2d_geometry(x.shape(), p);
+  const float* px = x.data<float>();
+  float* po = out.data<float>();
+  for (int64_t plane = 0; plane < g.planes; ++plane)
+    for (int64_t oh = 0; oh < g.oh; ++oh)
+      for (int64_t ow = 0; ow < g.ow; ++ow) {
+        const float* window = px + (plane * g.h + oh * g.stride) * g.w + ow * g.stride;
+        float best = window[0];
+        for (int64_t i = 0; i < g.kh; ++i)
+          for (int64_t j = 0; j < g.kw; ++j) best = std::max(best, window[i * g.w + j]);
+        po[(plane * g.oh + oh) * g.ow + ow] = best;
+      }
+}
+
+void max_pool2d_backward_naive(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx) {
+  const Pool2dGeometry g = pool2d_geometry(x.shape(), p);
+  const float *px = x.data<float>(), *pg = dout.data<float>();
+  float* pdx = dx.data<float>();
+  std::fill(pdx, pdx + dx.numel(), 0.0f);
+  for (int64_t plane = 0; plane < g.planes; ++plane)
+    for (int64_t oh = 0; oh < g.oh; ++oh)
+      for (int64_t ow = 0; ow < g.ow; ++ow) {
+        // Strictly greater: the first maximum in row-major order wins ties.
+        int64_t best = (plane * g.h + oh * g.stride) * g.w + ow * g.stride;
+        for (int64_t i = 0; i < g.kh; ++i)
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t idx = (plane * g.h + oh * g.stride + i) * g.w + ow * g.stride + j;
+            if (px[idx] > px[best]) best = idx;
+          }
+        pdx[best] += pg[(plane * g.oh + oh) * g.ow + ow];
+      }
+}
+
+// ---- planes in parallel ----
+namespace {
+// Offset in the plane of the first maximum of window (oh, ow). KH/KW of 0 mean
+// "the size from g", known only at run time.
+template <int KH, int KW>
+inline int64_t window_argmax(const float* plane, const Pool2dGeometry& g, int64_t oh, int64_t ow) {
+  const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
+  int64_t best = oh * g.stride * g.w + ow * g.stride;
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t idx = (oh * g.stride + i) * g.w + ow * g.stride + j;
+      if (plane[idx] > plane[best]) best = idx;
+    }
+  return best;
+}
+
+template <int KH, int KW>
+void forward_planes(const float* x, float* out, const Pool2dGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < g.planes; ++plane) {
+    const float* in = x + plane * g.h * g.w;
+    float* o = out + plane * g.oh * g.ow;
+    for (int64_t oh = 0; oh < g.oh; ++oh)
+      for (int64_t ow = 0; ow < g.ow; ++ow) o[oh * g.ow + ow] = in[window_argmax<KH, KW>(in, g, oh, ow)];
+  }
+}
+
+// Each plane belongs to one thread, so overlapping windows accumulate without races.
+template <int KH, int KW>
+void backward_planes(const float* dout, const float* x, float* dx, const Pool2dGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < g.planes; ++plane) {
+    const float* in = x + plane * g.h * g.w;
+    const float* d = dout + plane * g.oh * g.ow;
+    float* out = dx + plane * g.h * g.w;
+    std::fill(out, out + g.h * g.w, 0.0f);
+    for (int64_t oh = 0; oh < g.oh; ++oh)
+      for (int64_t ow = 0; ow < g.ow; ++ow) out[window_argmax<KH, KW>(in, g, oh, ow)] += d[oh * g.ow + ow];
+  }
+}
+}  // namespace
+
+void max_pool2d_forward_planes(const Tensor& x, const Pool2dParams& p, Tensor& out) {
+  const Pool2dGeometry g = pool2d_geometry(x.shape(), p);
+  if (g.kh == 2 && g.kw == 2)
+    forward_planes<2, 2>(x.data<float>(), out.data<float>(), g);
+  else
+    forward_planes<0, 0>(x.data<float>(), out.data<float>(), g);
+}
+
+void max_pool2d_backward_planes(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx) {
+  const Pool2dGeometry g = pool2d_geometry(x.shape(), p);
+  if (g.kh == 2 && g.kw == 2)
+    backward_planes<2, 2>(dout.data<float>(), x.data<float>(), dx.data<float>(), g);
+  else
+    backward_planes<0, 0>(dout.data<float>(), x.data<float>(), dx.data<float>(), g);
+}
+
+}  // namespace cudl::cpu

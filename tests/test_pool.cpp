@@ -1,0 +1,99 @@
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "core/random.h"
+#include "kernels/max_pool2d.h"
+#include "tests/conv_test_util.h"
+
+using namespace cudl;
+using namespace cudl::test;
+
+namespace {
+
+// CS231n ConvolutionalNetworks.ipynb, "Max-Pooling: Naive forward".
+TEST(MaxPool2d, Cs231nNotebookForwardOnEveryImplementation) {
+  Tensor x = Tensor::from_vector(linspace(-0.3, 0.4, 2 * 3 * 4 * 4), {2, 3, 4, 4});
+  const std::vector<float> correct_out = {
+      -0.26315789f, -0.24842105f, -0.20421053f, -0.18947368f, -0.14526316f, -0.13052632f, -0.08631579f, -0.07157895f,
+      -0.02736842f, -0.01263158f, 0.03157895f,  0.04631579f,  0.09052632f,  0.10526316f,  0.14947368f,  0.16421053f,
+      0.20842105f,  0.22315789f,  0.26736842f,  0.28210526f,  0.32631579f,  0.34105263f,  0.38526316f,  0.4f};
+  for (const Implementation& impl : usable_implementations("max_pool2d")) {
+    Tensor out = max_pool2d_forward(x.to(device_of(impl)), {2, 2, 2}, impl.impl);
+    ASSERT_EQ(out.shape(), (Shape{2, 3, 2, 2})) << impl.name;
+    const std::vector<float> got = out.to_vector();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], correct_out[i], 1e-7) << impl.name << " at " << i;
+  }
+}
+
+// Naive vs every other implementation on all small cases (overlapping, gaps,
+// dropped edges, non-square) and the CS231n shape; pooling moves values
+// without arithmetic except where overlapping windows add up.
+TEST(MaxPool2d, ImplementationsAgreeOnEveryCase) {
+  const OpDef& op = *find_op("max_pool2d");
+  for (const OpCase& c : op.cases) {
+    if (c.large) continue;
+    const TensorMap inputs = make_inputs(c, 5);
+    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Naive, true);
+    for (const Implementation& impl : usable_implementations("max_pool2d"))
+      if (impl.name != "cpu_naive") expect_agreement(op, c, inputs, reference, impl, 1e-6);
+  }
+}
+
+TEST(MaxPool2d, CudaMatchesCpuAtLargeShapes) {
+  CUDL_REQUIRE_CUDA();
+  const OpDef& op = *find_op("max_pool2d");
+  for (const OpCase& c : op.cases) {
+    if (!c.large) continue;
+    const TensorMap inputs = make_inputs(c, 13);
+    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Fast, true);
+    for (const Implementation& impl : op.implementations)
+      if (impl.device == DeviceType::CUDA) expect_agreement(op, c, inputs, reference, impl, 1e-6);
+  }
+}
+
+// Ties go to the first maximum in row-major window order (PyTorch's rule).
+TEST(MaxPool2d, TiesRouteToTheFirstMaximum) {
+  // One 3x3 window of equal values except a smaller corner, pooled 2x2 stride 1:
+  // each window's gradient lands on its top-left equal maximum.
+  Tensor x = Tensor::from_vector(std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 3, 3});
+  Tensor dout = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {1, 1, 2, 2});
+  const std::vector<float> expected = {1, 2, 0, 3, 4, 0, 0, 0, 0};
+  for (const Implementation& impl : usable_implementations("max_pool2d")) {
+    if (impl.name == "cudnn") continue;  // cuDNN has its own tie rule
+    const Device d = device_of(impl);
+    EXPECT_EQ(max_pool2d_backward(dout.to(d), x.to(d), {2, 2, 1}, impl.impl).to_vector(), expected) << impl.name;
+  }
+}
+
+// Finite differences with distinct inputs spaced wider than the step, so no
+// perturbation changes which element is a window's maximum.
+TEST(MaxPool2d, GradientsMatchFiniteDifferences) {
+  for (const Pool2dParams& p : {Pool2dParams{2, 2, 2}, Pool2dParams{3, 2, 1}, Pool2dParams{2, 3, 2}}) {
+    const Shape shape{2, 2, 7, 6};
+    std::vector<float> values(shape_numel(shape));
+    std::iota(values.begin(), values.end(), 0.0f);
+    std::shuffle(values.begin(), values.end(), std::mt19937(42));
+    for (float& v : values) v = v * 0.05f - 1.0f;
+    Tensor x = Tensor::from_vector(values, shape);
+    Generator gen(9);
+    Tensor dout = randn(max_pool2d_forward(x, p, Impl::Naive).shape(), gen);
+    for (const Implementation& impl : usable_implementations("max_pool2d")) {
+      const Device d = device_of(impl);
+      auto loss = [&] { return weighted_sum(max_pool2d_forward(x.to(d), p, impl.impl), dout); };
+      Tensor dx = max_pool2d_backward(dout.to(d), x.to(d), p, impl.impl);
+      EXPECT_LE(relative_error(dx.to_vector(), numeric_gradient(loss, x, 1e-2f)), 1e-4)
+          << impl.name << " kernel " << p.kernel_h << "x" << p.kernel_w << " stride " << p.stride;
+    }
+  }
+}
+
+TEST(MaxPool2d, BadArgumentsNameTheOpAndShapes) {
+  expect_error([] { max_pool2d_forward(Tensor::zeros({1, 1, 2, 3}), {3, 3, 1}); }, {"max_pool2d", "3x3", "[1,1,2,3]"});
+  expect_error([] { max_pool2d_forward(Tensor::zeros({2, 4, 4}), {2, 2, 2}); }, {"max_pool2d", "4 dimensions", "[2,4,4]"});
+  expect_error([] { max_pool2d_forward(Tensor::zeros({1, 1, 4, 4}), {2, 2, 0}); }, {"max_pool2d", "stride 0"});
+  expect_error([] { max_pool2d_backward(Tensor::zeros({1, 1, 3, 3}), Tensor::zeros({1, 1, 4, 4}), {2, 2, 2}); },
+               {"max_pool2d", "dout", "[1,1,2,2]", "[1,1,3,3]"});
+}
+
+}  // namespace
