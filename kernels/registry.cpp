@@ -9,6 +9,9 @@ OpDef linear_op_def();
 OpDef conv2d_op_def();
 OpDef conv_transpose2d_op_def();
 OpDef max_pool2d_op_def();
+OpDef batch_norm_op_def();
+OpDef layer_norm_op_def();
+OpDef group_norm_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -17,6 +20,9 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(conv2d_op_def());
     ops.push_back(conv_transpose2d_op_def());
     ops.push_back(max_pool2d_op_def());
+    ops.push_back(batch_norm_op_def());
+    ops.push_back(layer_norm_op_def());
+    ops.push_back(group_norm_op_def());
     return ops;
   }();
   return all;

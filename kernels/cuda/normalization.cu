@@ -1,0 +1,654 @@
+#include <cstdint>
+
+#include "core/check.h"
+#include "core/cuda/context.h"
+#include "kernels/cuda/normalization.h"
+
+namespace cudl::cuda {
+
+namespace {
+constexpr int kBlock = 256;
+
+struct Layout {
+  long long n, c, s;
+};
+Layout layout_of(const Tensor& x) {
+  const long long n = x.size(0), c = x.size(1);
+  return {n, c, x.numel() / (n * c)};
+}
+
+// ---- reductions: pairs of double sums ----
+struct Sums {
+  double a, b;
+};
+
+__device__ inline Sums warp_sum(Sums v) {
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    v.a += __shfl_xor_sync(0xffffffffu, v.a, offset);
+    v.b += __shfl_xor_sync(0xffffffffu, v.b, offset);
+  }
+  return v;
+}
+
+// Sum over a 1-D block whose size is a multiple of 32; every thread gets the total.
+__device__ inline Sums block_sum(Sums v) {
+  __shared__ Sums warp_totals[32];
+  v = warp_sum(v);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  __syncthreads();  // a previous call may still be reading warp_totals
+  if (lane == 0) warp_totals[warp] = v;
+  __syncthreads();
+  v = lane < static_cast<int>(blockDim.x / 32) ? warp_totals[lane] : Sums{0.0, 0.0};
+  return warp_sum(v);
+}
+
+// ---- per-channel reductions of x seen as [N, C, S], shared by batch norm's
+// statistics and both ops' dgamma/dbeta. Stage 1 writes partial sums [chunks, C];
+// stage 2 (one thread per channel) adds them up in a fixed order and hands the
+// total to an epilogue. No atomics, so results are deterministic.
+
+// S > 1: block (channel, chunk) sums values k in [chunk * chunk_len, ...) of the
+// channel's N*S, with k = n*S + j: consecutive threads read consecutive j.
+template <class Index, class Value>
+__global__ void channel_partials_kernel(Value value, Index count, Index s, Index chunk_len, long long c_count,
+                                        Sums* partial) {
+  const long long c = blockIdx.x;
+  const Index begin = static_cast<Index>(blockIdx.y) * chunk_len;
+  const Index end = begin + chunk_len < count ? begin + chunk_len : count;
+  Sums acc{0.0, 0.0};
+  for (Index k = begin + threadIdx.x; k < end; k += blockDim.x) {
+    const Sums v = value(static_cast<long long>(k / s), c, static_cast<long long>(k % s));
+    acc.a += v.a;
+    acc.b += v.b;
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[blockIdx.y * c_count + c] = acc;
+}
+
+// S == 1 ([N, D] input): a column reduction. Block (32, 8) covers 32 channels;
+// each row of threads reads 32 consecutive channels of one sample.
+constexpr int kColumns = 32, kRows = 8;
+template <class Value>
+__global__ void column_partials_kernel(Value value, long long n, long long c_count, long long rows_per_chunk,
+                                       Sums* partial) {
+  __shared__ Sums tile[kRows][kColumns + 1];  // +1: no bank conflicts on the column sums
+  const long long c = static_cast<long long>(blockIdx.x) * kColumns + threadIdx.x;
+  const long long begin = static_cast<long long>(blockIdx.y) * rows_per_chunk;
+  const long long end = begin + rows_per_chunk < n ? begin + rows_per_chunk : n;
+  Sums acc{0.0, 0.0};
+  if (c < c_count)
+    for (long long row = begin + threadIdx.y; row < end; row += kRows) {
+      const Sums v = value(row, c, 0);
+      acc.a += v.a;
+      acc.b += v.b;
+    }
+  tile[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < c_count) {
+    for (int r = 1; r < kRows; ++r) {
+      acc.a += tile[r][threadIdx.x].a;
+      acc.b += tile[r][threadIdx.x].b;
+    }
+    partial[blockIdx.y * c_count + c] = acc;
+  }
+}
+
+template <class Epilogue>
+__global__ void combine_partials_kernel(const Sums* partial, long long chunks, long long c_count, Epilogue epilogue) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
+       c += (long long)gridDim.x * blockDim.x) {
+    Sums total{0.0, 0.0};
+    for (long long k = 0; k < chunks; ++k) {
+      total.a += partial[k * c_count + c].a;
+      total.b += partial[k * c_count + c].b;
+    }
+    epilogue(c, total);
+  }
+}
+
+long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+long long clamp(long long v, long long lo, long long hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Sums value(n, c, j) over n and j for every channel c, then runs epilogue(c, total).
+// Chunks are sized to give the GPU about four blocks per SM.
+template <class Value, class Epilogue>
+void reduce_channels(const Layout& l, Value value, Epilogue epilogue, int device) {
+  Context& ctx = context(device);
+  const long long target_blocks = 4LL * ctx.properties().multiProcessorCount;
+  long long chunks;
+  Tensor partial_buffer;
+  Sums* partial;
+  auto allocate = [&](long long count) {
+    partial_buffer = Tensor::empty({count * l.c * static_cast<long long>(sizeof(Sums))}, DType::U8, Device::cuda(device));
+    partial = static_cast<Sums*>(partial_buffer.raw_data());
+  };
+  if (l.s == 1) {
+    const long long column_blocks = ceil_div(l.c, kColumns);
+    chunks = clamp(ceil_div(target_blocks, column_blocks), 1, clamp(ceil_div(l.n, 64), 1, 65535));
+    allocate(chunks);
+    column_partials_kernel<<<dim3(static_cast<unsigned>(column_blocks), static_cast<unsigned>(chunks)),
+                             dim3(kColumns, kRows), 0, ctx.stream()>>>(value, l.n, l.c, ceil_div(l.n, chunks),
+                                                                       partial);
+  } else {
+    const long long count = l.n * l.s;
+    chunks = clamp(ceil_div(target_blocks, l.c), 1, clamp(ceil_div(count, 4 * kBlock), 1, 65535));
+    const long long chunk_len = ceil_div(count, chunks);
+    chunks = ceil_div(count, chunk_len);
+    allocate(chunks);
+    const dim3 grid(static_cast<unsigned>(l.c), static_cast<unsigned>(chunks));
+    // 32-bit index division is several times cheaper; INT32_MAX leaves room for k + stride.
+    if (count <= INT32_MAX)
+      channel_partials_kernel<std::uint32_t><<<grid, kBlock, 0, ctx.stream()>>>(
+          value, std::uint32_t(count), std::uint32_t(l.s), std::uint32_t(chunk_len), l.c, partial);
+    else
+      channel_partials_kernel<std::uint64_t><<<grid, kBlock, 0, ctx.stream()>>>(
+          value, std::uint64_t(count), std::uint64_t(l.s), std::uint64_t(chunk_len), l.c, partial);
+  }
+  CUDL_CUDA_CALL(cudaGetLastError());
+  combine_partials_kernel<<<grid_for(l.c), kBlock, 0, ctx.stream()>>>(partial, chunks, l.c, epilogue);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+// Values of x shifted by the channel's first one, and their squares: the shift
+// keeps the double sums accurate when the mean is large against the spread.
+struct ShiftedMomentsValue {
+  const float* x;
+  long long c_count, s;
+  __device__ Sums operator()(long long n, long long c, long long j) const {
+    const double d = double(x[(n * c_count + c) * s + j]) - x[c * s];
+    return {d, d * d};
+  }
+};
+
+// dy and dy * xhat, with statistics per channel (batch norm) or per (n, group).
+struct ParamGradValue {
+  const float *x, *dy, *mean, *inv_std;
+  long long c_count, s, groups, group_channels;
+  bool per_channel;
+  __device__ Sums operator()(long long n, long long c, long long j) const {
+    const long long i = (n * c_count + c) * s + j;
+    const long long stat = per_channel ? c : n * groups + c / group_channels;
+    const float xhat = (x[i] - mean[stat]) * inv_std[stat];
+    return {dy[i], double(dy[i]) * xhat};
+  }
+};
+
+__device__ inline void update_running(float* running_mean, float* running_var, long long c, double mean,
+                                      double biased_var, long long count, float momentum) {
+  if (running_mean == nullptr) return;
+  running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
+  running_var[c] =
+      static_cast<float>((1.0 - momentum) * running_var[c] + momentum * biased_var * count / double(count - 1));
+}
+
+struct BatchStatsEpilogue {
+  const float* x;
+  long long s, count;
+  float eps, momentum;
+  float *mean, *inv_std, *running_mean, *running_var;
+  __device__ void operator()(long long c, Sums total) const {
+    const double shifted_mean = total.a / count;
+    const double var = fmax(total.b / count - shifted_mean * shifted_mean, 0.0);
+    const double mu = x[c * s] + shifted_mean;
+    mean[c] = static_cast<float>(mu);
+    inv_std[c] = static_cast<float>(1.0 / sqrt(var + eps));
+    update_running(running_mean, running_var, c, mu, var, count, momentum);
+  }
+};
+
+struct ParamGradEpilogue {
+  float *dbeta, *dgamma;
+  __device__ void operator()(long long c, Sums total) const {
+    dbeta[c] = static_cast<float>(total.a);
+    dgamma[c] = static_cast<float>(total.b);
+  }
+};
+
+// ---- batch norm ----
+
+__global__ void running_inv_std_kernel(const float* running_mean, const float* running_var, float* mean,
+                                       float* inv_std, long long c_count, float eps) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
+       c += (long long)gridDim.x * blockDim.x) {
+    mean[c] = running_mean[c];
+    inv_std[c] = static_cast<float>(1.0 / sqrt(double(running_var[c]) + eps));
+  }
+}
+
+// out = (x - mean[c]) * inv_std[c] * gamma[c] + beta[c], c = (i / S) % C.
+template <class Index>
+__global__ void batch_norm_apply_kernel(Index total, Index s, Index c_count, const float* x, const float* gamma,
+                                        const float* beta, const float* mean, const float* inv_std, float* out) {
+  for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
+    const Index c = (i / s) % c_count;
+    out[i] = (x[i] - mean[c]) * (inv_std[c] * gamma[c]) + beta[c];
+  }
+}
+
+// Training: dx = gamma*inv_std * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M); eval: gamma*inv_std*dy.
+template <class Index>
+__global__ void batch_norm_dx_kernel(Index total, Index s, Index c_count, const float* dy, const float* x,
+                                     const float* gamma, const float* mean, const float* inv_std, const float* sum_dy,
+                                     const float* sum_dy_xhat, float* dx, float inv_count, bool training) {
+  for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
+    const Index c = (i / s) % c_count;
+    const float k = gamma[c] * inv_std[c];
+    if (training) {
+      const float xhat = (x[i] - mean[c]) * inv_std[c];
+      dx[i] = k * (dy[i] - sum_dy[c] * inv_count - xhat * (sum_dy_xhat[c] * inv_count));
+    } else {
+      dx[i] = k * dy[i];
+    }
+  }
+}
+
+// Launches an elementwise kernel over x [N, C, S], with 32-bit indices where they
+// suffice (64-bit division costs several times more).
+template <class Kernel32, class Kernel64, class... Args>
+void launch_elementwise(Kernel32 k32, Kernel64 k64, const Layout& l, int device, Args... args) {
+  const long long total = l.n * l.c * l.s;
+  cudaStream_t st = stream(device);
+  if (total <= INT32_MAX)  // so that i + grid stride cannot wrap
+    k32<<<grid_for(total), kBlock, 0, st>>>(std::uint32_t(total), std::uint32_t(l.s), std::uint32_t(l.c), args...);
+  else
+    k64<<<grid_for(total), kBlock, 0, st>>>(std::uint64_t(total), std::uint64_t(l.s), std::uint64_t(l.c), args...);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+__global__ void batch_norm_forward_naive_kernel(const float* x, const float* gamma, const float* beta,
+                                                float* running_mean, float* running_var, float* out, float* mean_out,
+                                                float* inv_std_out, long long n, long long c_count, long long s,
+                                                bool training, float momentum, float eps) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
+       c += (long long)gridDim.x * blockDim.x) {
+    double mean, inv_std;
+    if (training) {
+      double sum = 0, sq = 0;
+      for (long long i = 0; i < n; ++i)
+        for (long long j = 0; j < s; ++j) sum += x[(i * c_count + c) * s + j];
+      mean = sum / (n * s);
+      for (long long i = 0; i < n; ++i)
+        for (long long j = 0; j < s; ++j) {
+          const double d = x[(i * c_count + c) * s + j] - mean;
+          sq += d * d;
+        }
+      inv_std = 1.0 / sqrt(sq / (n * s) + eps);
+      update_running(running_mean, running_var, c, mean, sq / (n * s), n * s, momentum);
+    } else {
+      mean = running_mean[c];
+      inv_std = 1.0 / sqrt(double(running_var[c]) + eps);
+    }
+    mean_out[c] = static_cast<float>(mean);
+    inv_std_out[c] = static_cast<float>(inv_std);
+    for (long long i = 0; i < n; ++i)
+      for (long long j = 0; j < s; ++j) {
+        const long long idx = (i * c_count + c) * s + j;
+        out[idx] = static_cast<float>((x[idx] - mean) * inv_std * gamma[c] + beta[c]);
+      }
+  }
+}
+
+__global__ void batch_norm_backward_naive_kernel(const float* dy, const float* x, const float* gamma,
+                                                 const float* mean, const float* inv_std, float* dx, float* dgamma,
+                                                 float* dbeta, long long n, long long c_count, long long s,
+                                                 bool training) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
+       c += (long long)gridDim.x * blockDim.x) {
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (long long i = 0; i < n; ++i)
+      for (long long j = 0; j < s; ++j) {
+        const long long idx = (i * c_count + c) * s + j;
+        sum_dy += dy[idx];
+        sum_dy_xhat += dy[idx] * ((x[idx] - mean[c]) * double(inv_std[c]));
+      }
+    dbeta[c] = static_cast<float>(sum_dy);
+    dgamma[c] = static_cast<float>(sum_dy_xhat);
+    const double m = double(n * s), k = double(gamma[c]) * inv_std[c];
+    for (long long i = 0; i < n; ++i)
+      for (long long j = 0; j < s; ++j) {
+        const long long idx = (i * c_count + c) * s + j;
+        const double xhat = (x[idx] - mean[c]) * double(inv_std[c]);
+        dx[idx] = static_cast<float>(training ? k * (dy[idx] - sum_dy / m - xhat * sum_dy_xhat / m) : k * dy[idx]);
+      }
+  }
+}
+
+float* optional_data(Tensor* t) { return t ? t->data<float>() : nullptr; }
+
+// ---- group norm: segments of M = (C/groups)*S contiguous values ----
+
+struct Segments {
+  long long count, m, s, groups, group_channels;
+};
+Segments segments_of(const Tensor& x, long long groups) {
+  const Layout l = layout_of(x);
+  return {l.n * groups, (l.c / groups) * l.s, l.s, groups, l.c / groups};
+}
+
+// kThreads threads share a segment: 32 (one warp, kBlock/32 segments per block)
+// or kBlock (the whole block).
+template <int kThreads>
+__device__ inline Sums segment_sum(Sums v) {
+  if constexpr (kThreads == 32)
+    return warp_sum(v);
+  else
+    return block_sum(v);
+}
+
+template <int kThreads>
+__global__ void group_norm_forward_kernel(const float* x, const float* gamma, const float* beta, float* out,
+                                          float* mean_out, float* inv_std_out, Segments sg, float eps) {
+  constexpr int kPerBlock = kBlock / kThreads;
+  const unsigned lane = threadIdx.x % kThreads, m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
+  // Every thread of a segment runs the same iterations, as segment_sum requires.
+  for (long long seg = static_cast<long long>(blockIdx.x) * kPerBlock + threadIdx.x / kThreads; seg < sg.count;
+       seg += static_cast<long long>(gridDim.x) * kPerBlock) {
+    const float* xs = x + seg * sg.m;
+    const float shift = xs[0];
+    Sums acc{0.0, 0.0};
+    for (unsigned k = lane; k < m; k += kThreads) {
+      const double d = double(xs[k]) - shift;
+      acc.a += d;
+      acc.b += d * d;
+    }
+    acc = segment_sum<kThreads>(acc);
+    const double shifted_mean = acc.a / m;
+    const float mean = static_cast<float>(shift + shifted_mean);
+    const float inv_std = static_cast<float>(1.0 / sqrt(fmax(acc.b / m - shifted_mean * shifted_mean, 0.0) + eps));
+    if (lane == 0) {
+      mean_out[seg] = mean;
+      inv_std_out[seg] = inv_std;
+    }
+    const float* g = gamma + (seg % sg.groups) * sg.group_channels;
+    const float* b = beta + (seg % sg.groups) * sg.group_channels;
+    float* os = out + seg * sg.m;
+    for (unsigned k = lane; k < m; k += kThreads) os[k] = (xs[k] - mean) * (inv_std * g[k / s]) + b[k / s];
+  }
+}
+
+// dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
+template <int kThreads>
+__global__ void group_norm_dx_kernel(const float* dy, const float* x, const float* gamma, const float* mean_in,
+                                     const float* inv_std_in, float* dx, Segments sg) {
+  constexpr int kPerBlock = kBlock / kThreads;
+  const unsigned lane = threadIdx.x % kThreads, m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
+  for (long long seg = static_cast<long long>(blockIdx.x) * kPerBlock + threadIdx.x / kThreads; seg < sg.count;
+       seg += static_cast<long long>(gridDim.x) * kPerBlock) {
+    const float *xs = x + seg * sg.m, *dys = dy + seg * sg.m;
+    const float* g = gamma + (seg % sg.groups) * sg.group_channels;
+    const float mean = mean_in[seg], inv_std = inv_std_in[seg];
+    Sums acc{0.0, 0.0};
+    for (unsigned k = lane; k < m; k += kThreads) {
+      const float dxhat = dys[k] * g[k / s];
+      acc.a += dxhat;
+      acc.b += double(dxhat) * ((xs[k] - mean) * inv_std);
+    }
+    acc = segment_sum<kThreads>(acc);
+    const float mean_dxhat = static_cast<float>(acc.a / m), mean_dxhat_xhat = static_cast<float>(acc.b / m);
+    float* dxs = dx + seg * sg.m;
+    for (unsigned k = lane; k < m; k += kThreads) {
+      const float xhat = (xs[k] - mean) * inv_std;
+      dxs[k] = inv_std * (dys[k] * g[k / s] - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  }
+}
+
+// Segments up to this size take one warp each; larger ones a whole block.
+constexpr long long kWarpSegmentMax = 1024;
+
+unsigned segment_grid(const Segments& sg, int threads_per_segment) {
+  return grid_for(sg.count, kBlock / threads_per_segment);
+}
+
+__global__ void group_norm_forward_naive_kernel(const float* x, const float* gamma, const float* beta, float* out,
+                                                float* mean_out, float* inv_std_out, Segments sg, float eps) {
+  for (long long seg = blockIdx.x * (long long)blockDim.x + threadIdx.x; seg < sg.count;
+       seg += (long long)gridDim.x * blockDim.x) {
+    const float* xs = x + seg * sg.m;
+    double sum = 0, sq = 0;
+    for (long long k = 0; k < sg.m; ++k) sum += xs[k];
+    const double mean = sum / sg.m;
+    for (long long k = 0; k < sg.m; ++k) sq += (xs[k] - mean) * (xs[k] - mean);
+    const double inv_std = 1.0 / sqrt(sq / sg.m + eps);
+    mean_out[seg] = static_cast<float>(mean);
+    inv_std_out[seg] = static_cast<float>(inv_std);
+    const long long first_channel = (seg % sg.groups) * sg.group_channels;
+    for (long long k = 0; k < sg.m; ++k) {
+      const long long c = first_channel + k / sg.s;
+      out[seg * sg.m + k] = static_cast<float>((xs[k] - mean) * inv_std * gamma[c] + beta[c]);
+    }
+  }
+}
+
+__global__ void group_norm_dx_naive_kernel(const float* dy, const float* x, const float* gamma, const float* mean_in,
+                                           const float* inv_std_in, float* dx, Segments sg) {
+  for (long long seg = blockIdx.x * (long long)blockDim.x + threadIdx.x; seg < sg.count;
+       seg += (long long)gridDim.x * blockDim.x) {
+    const long long base = seg * sg.m, first_channel = (seg % sg.groups) * sg.group_channels;
+    const double mean = mean_in[seg], inv_std = inv_std_in[seg];
+    double sum_dxhat = 0, sum_dxhat_xhat = 0;
+    for (long long k = 0; k < sg.m; ++k) {
+      const double dxhat = double(dy[base + k]) * gamma[first_channel + k / sg.s];
+      sum_dxhat += dxhat;
+      sum_dxhat_xhat += dxhat * (x[base + k] - mean) * inv_std;
+    }
+    for (long long k = 0; k < sg.m; ++k) {
+      const double dxhat = double(dy[base + k]) * gamma[first_channel + k / sg.s];
+      const double xhat = (x[base + k] - mean) * inv_std;
+      dx[base + k] = static_cast<float>(inv_std * (dxhat - sum_dxhat / sg.m - xhat * sum_dxhat_xhat / sg.m));
+    }
+  }
+}
+
+// One thread per channel: dgamma[c] = sum_{n,j} dy * xhat, dbeta[c] = sum_{n,j} dy.
+__global__ void group_norm_param_grads_naive_kernel(const float* dy, const float* x, const float* mean,
+                                                    const float* inv_std, float* dgamma, float* dbeta, long long n,
+                                                    long long c_count, Segments sg) {
+  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
+       c += (long long)gridDim.x * blockDim.x) {
+    double dg = 0, db = 0;
+    for (long long i = 0; i < n; ++i) {
+      const long long stat = i * sg.groups + c / sg.group_channels;
+      for (long long j = 0; j < sg.s; ++j) {
+        const long long idx = (i * c_count + c) * sg.s + j;
+        db += dy[idx];
+        dg += double(dy[idx]) * (x[idx] - mean[stat]) * inv_std[stat];
+      }
+    }
+    dgamma[c] = static_cast<float>(dg);
+    dbeta[c] = static_cast<float>(db);
+  }
+}
+
+// ---- cuDNN descriptors ----
+class TensorDescriptor {
+ public:
+  TensorDescriptor(long long n, long long c, long long h, long long w) {
+    CUDL_CUDA_CALL(cudnnCreateTensorDescriptor(&desc_));
+    CUDL_CUDA_CALL(cudnnSetTensor4dDescriptor(desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(n), int(c), int(h),
+                                              int(w)));
+  }
+  ~TensorDescriptor() { cudnnDestroyTensorDescriptor(desc_); }
+  TensorDescriptor(const TensorDescriptor&) = delete;
+  TensorDescriptor& operator=(const TensorDescriptor&) = delete;
+  operator cudnnTensorDescriptor_t() const { return desc_; }
+
+ private:
+  cudnnTensorDescriptor_t desc_ = nullptr;
+};
+
+// x as cuDNN's NCHW, and the mode whose statistics match ours: per channel over
+// (N, H, W) for 4-D input, per feature over N for [N, D].
+struct CudnnBatchNorm {
+  TensorDescriptor x, params;
+  cudnnBatchNormMode_t mode;
+};
+CudnnBatchNorm cudnn_batch_norm(const Tensor& x) {
+  const bool spatial = x.dim() == 4;
+  CUDL_CHECK(x.numel() <= INT32_MAX, "batch_norm: cudnn takes at most 2^31-1 elements, got ", x.str());
+  return {TensorDescriptor(x.size(0), x.size(1), spatial ? x.size(2) : 1, spatial ? x.size(3) : 1),
+          TensorDescriptor(1, x.size(1), 1, 1), spatial ? CUDNN_BATCHNORM_SPATIAL : CUDNN_BATCHNORM_PER_ACTIVATION};
+}
+}  // namespace
+
+// ---- batch norm entry points ----
+
+void batch_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
+                              Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
+  const Layout l = layout_of(x);
+  batch_norm_forward_naive_kernel<<<grid_for(l.c), kBlock, 0, stream(x.device().index)>>>(
+      x.data<float>(), gamma.data<float>(), beta.data<float>(), optional_data(running_mean),
+      optional_data(running_var), saved.out.data<float>(), saved.mean.data<float>(), saved.inv_std.data<float>(), l.n,
+      l.c, l.s, training, momentum, eps);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void batch_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                               bool training, NormGrads& grads) {
+  const Layout l = layout_of(x);
+  batch_norm_backward_naive_kernel<<<grid_for(l.c), kBlock, 0, stream(x.device().index)>>>(
+      dout.data<float>(), x.data<float>(), gamma.data<float>(), saved.mean.data<float>(), saved.inv_std.data<float>(),
+      grads.dx.data<float>(), grads.dgamma.data<float>(), grads.dbeta.data<float>(), l.n, l.c, l.s, training);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
+                              Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
+  const Layout l = layout_of(x);
+  const int device = x.device().index;
+  float *mean = saved.mean.data<float>(), *inv_std = saved.inv_std.data<float>();
+  if (training) {
+    reduce_channels(l, ShiftedMomentsValue{x.data<float>(), l.c, l.s},
+                    BatchStatsEpilogue{x.data<float>(), l.s, l.n * l.s, eps, momentum, mean, inv_std,
+                                       optional_data(running_mean), optional_data(running_var)},
+                    device);
+  } else {
+    running_inv_std_kernel<<<grid_for(l.c), kBlock, 0, stream(device)>>>(
+        running_mean->data<float>(), running_var->data<float>(), mean, inv_std, l.c, eps);
+    CUDL_CUDA_CALL(cudaGetLastError());
+  }
+  launch_elementwise(batch_norm_apply_kernel<std::uint32_t>, batch_norm_apply_kernel<std::uint64_t>, l, device,
+                     x.data<float>(), gamma.data<float>(), beta.data<float>(), static_cast<const float*>(mean),
+                     static_cast<const float*>(inv_std), saved.out.data<float>());
+}
+
+void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                               bool training, NormGrads& grads) {
+  const Layout l = layout_of(x);
+  const int device = x.device().index;
+  const float *mean = saved.mean.data<float>(), *inv_std = saved.inv_std.data<float>();
+  float *dgamma = grads.dgamma.data<float>(), *dbeta = grads.dbeta.data<float>();
+  reduce_channels(l, ParamGradValue{x.data<float>(), dout.data<float>(), mean, inv_std, l.c, l.s, 1, 1, true},
+                  ParamGradEpilogue{dbeta, dgamma}, device);
+  // dbeta and dgamma are exactly sum(dy) and sum(dy * xhat), which dx needs.
+  launch_elementwise(batch_norm_dx_kernel<std::uint32_t>, batch_norm_dx_kernel<std::uint64_t>, l, device,
+                     dout.data<float>(), x.data<float>(), gamma.data<float>(), mean, inv_std,
+                     static_cast<const float*>(dbeta), static_cast<const float*>(dgamma), grads.dx.data<float>(),
+                     static_cast<float>(1.0 / double(l.n * l.s)), training);
+}
+
+void batch_norm_forward_cudnn(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
+                              Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
+  const CudnnBatchNorm bn = cudnn_batch_norm(x);
+  Context& ctx = context(x.device().index);
+  const float one = 1.0f, zero = 0.0f;
+  if (training) {
+    // cuDNN's exponentialAverageFactor is the weight of the batch statistic (our
+    // momentum), its running variance is the unbiased one, as in PyTorch, and its
+    // "saved inverse variance" is 1/sqrt(var + eps), i.e. our inv_std.
+    CUDL_CUDA_CALL(cudnnBatchNormalizationForwardTraining(
+        ctx.cudnn(), bn.mode, &one, &zero, bn.x, x.data<float>(), bn.x, saved.out.data<float>(), bn.params,
+        gamma.data<float>(), beta.data<float>(), momentum, optional_data(running_mean), optional_data(running_var),
+        eps, saved.mean.data<float>(), saved.inv_std.data<float>()));
+  } else {
+    CUDL_CUDA_CALL(cudnnBatchNormalizationForwardInference(
+        ctx.cudnn(), bn.mode, &one, &zero, bn.x, x.data<float>(), bn.x, saved.out.data<float>(), bn.params,
+        gamma.data<float>(), beta.data<float>(), running_mean->data<float>(), running_var->data<float>(), eps));
+    running_inv_std_kernel<<<grid_for(x.size(1)), kBlock, 0, ctx.stream()>>>(
+        running_mean->data<float>(), running_var->data<float>(), saved.mean.data<float>(),
+        saved.inv_std.data<float>(), x.size(1), eps);
+    CUDL_CUDA_CALL(cudaGetLastError());
+  }
+}
+
+void batch_norm_backward_cudnn(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                               bool training, NormGrads& grads) {
+  if (!training) {  // cuDNN's backward is the training-mode one only
+    batch_norm_backward_fused(dout, x, gamma, saved, training, grads);
+    return;
+  }
+  const CudnnBatchNorm bn = cudnn_batch_norm(x);
+  const float one = 1.0f, zero = 0.0f;
+  // With the saved mean and inverse std given, cuDNN does not recompute the
+  // statistics, so epsilon (which backward is not given) does not enter.
+  const double unused_eps = 1e-5;
+  CUDL_CUDA_CALL(cudnnBatchNormalizationBackward(
+      context(x.device().index).cudnn(), bn.mode, &one, &zero, &one, &zero, bn.x, x.data<float>(), bn.x,
+      dout.data<float>(), bn.x, grads.dx.data<float>(), bn.params, gamma.data<float>(), grads.dgamma.data<float>(),
+      grads.dbeta.data<float>(), unused_eps, saved.mean.data<float>(), saved.inv_std.data<float>()));
+}
+
+// ---- group norm entry points ----
+
+void group_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
+                              NormForward& saved) {
+  const Segments sg = segments_of(x, groups);
+  group_norm_forward_naive_kernel<<<grid_for(sg.count), kBlock, 0, stream(x.device().index)>>>(
+      x.data<float>(), gamma.data<float>(), beta.data<float>(), saved.out.data<float>(), saved.mean.data<float>(),
+      saved.inv_std.data<float>(), sg, eps);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void group_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                               std::int64_t groups, NormGrads& grads) {
+  const Segments sg = segments_of(x, groups);
+  const Layout l = layout_of(x);
+  cudaStream_t st = stream(x.device().index);
+  group_norm_dx_naive_kernel<<<grid_for(sg.count), kBlock, 0, st>>>(dout.data<float>(), x.data<float>(),
+                                                                     gamma.data<float>(), saved.mean.data<float>(),
+                                                                     saved.inv_std.data<float>(),
+                                                                     grads.dx.data<float>(), sg);
+  CUDL_CUDA_CALL(cudaGetLastError());
+  group_norm_param_grads_naive_kernel<<<grid_for(l.c), kBlock, 0, st>>>(
+      dout.data<float>(), x.data<float>(), saved.mean.data<float>(), saved.inv_std.data<float>(),
+      grads.dgamma.data<float>(), grads.dbeta.data<float>(), l.n, l.c, sg);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
+                              NormForward& saved) {
+  const Segments sg = segments_of(x, groups);
+  CUDL_CHECK(sg.m <= INT32_MAX, "group_norm: a group of at most 2^31-1 values on CUDA, got ", sg.m, " in ", x.str());
+  cudaStream_t st = stream(x.device().index);
+  if (sg.m <= kWarpSegmentMax)
+    group_norm_forward_kernel<32><<<segment_grid(sg, 32), kBlock, 0, st>>>(
+        x.data<float>(), gamma.data<float>(), beta.data<float>(), saved.out.data<float>(), saved.mean.data<float>(),
+        saved.inv_std.data<float>(), sg, eps);
+  else
+    group_norm_forward_kernel<kBlock><<<segment_grid(sg, kBlock), kBlock, 0, st>>>(
+        x.data<float>(), gamma.data<float>(), beta.data<float>(), saved.out.data<float>(), saved.mean.data<float>(),
+        saved.inv_std.data<float>(), sg, eps);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void group_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                               std::int64_t groups, NormGrads& grads) {
+  const Segments sg = segments_of(x, groups);
+  CUDL_CHECK(sg.m <= INT32_MAX, "group_norm: a group of at most 2^31-1 values on CUDA, got ", sg.m, " in ", x.str());
+  const Layout l = layout_of(x);
+  const int device = x.device().index;
+  const float *mean = saved.mean.data<float>(), *inv_std = saved.inv_std.data<float>();
+  if (sg.m <= kWarpSegmentMax)
+    group_norm_dx_kernel<32><<<segment_grid(sg, 32), kBlock, 0, stream(device)>>>(
+        dout.data<float>(), x.data<float>(), gamma.data<float>(), mean, inv_std, grads.dx.data<float>(), sg);
+  else
+    group_norm_dx_kernel<kBlock><<<segment_grid(sg, kBlock), kBlock, 0, stream(device)>>>(
+        dout.data<float>(), x.data<float>(), gamma.data<float>(), mean, inv_std, grads.dx.data<float>(), sg);
+  CUDL_CUDA_CALL(cudaGetLastError());
+  reduce_channels(l,
+                  ParamGradValue{x.data<float>(), dout.data<float>(), mean, inv_std, l.c, l.s, sg.groups,
+                                 sg.group_channels, false},
+                  ParamGradEpilogue{grads.dbeta.data<float>(), grads.dgamma.data<float>()}, device);
+}
+
+}  // namespace cudl::cuda

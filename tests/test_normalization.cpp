@@ -1,0 +1,260 @@
+// batch_norm, layer_norm, group_norm: implementations agree, gradients match
+// finite differences, running statistics follow PyTorch, bad arguments throw.
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "core/random.h"
+#include "kernels/normalization.h"
+#include "kernels/registry.h"
+#include "tests/test_util.h"
+
+using namespace cudl;
+
+namespace {
+
+const OpDef& op(const std::string& name) {
+  const OpDef* def = find_op(name);
+  EXPECT_NE(def, nullptr) << name;
+  return *def;
+}
+
+// Runs every case of `op_name` (forward and backward) with `impl` on `device` and
+// compares each result with the CPU fast implementation's.
+void expect_agreement(const std::string& op_name, Device device, Impl impl, bool include_large, double tol) {
+  const OpDef& def = op(op_name);
+  for (const OpCase& c : def.cases) {
+    if (c.large && !include_large) continue;
+    const TensorMap inputs = make_inputs(c, 17);
+    const TensorMap ref = def.run(inputs, c.attrs, Device::cpu(), Impl::Fast, true);
+    const TensorMap got = def.run(inputs, c.attrs, device, impl, true);
+    ASSERT_EQ(ref.size(), got.size()) << op_name << " " << c.label;
+    for (const auto& [name, expected] : ref) {
+      ASSERT_TRUE(got.count(name)) << op_name << " " << c.label << " lacks " << name;
+      EXPECT_LE(test::relative_error(got.at(name), expected), tol)
+          << op_name << " " << c.label << " " << name << " on " << backend_name(device.type, impl);
+    }
+  }
+}
+
+Tensor random_tensor(const Shape& shape, Generator& gen, float mean = 0.0f, float stddev = 1.0f) {
+  Tensor t = Tensor::empty(shape);
+  fill_normal(t, gen, mean, stddev);
+  return t;
+}
+
+// Central differences of L = sum(forward(x, gamma, beta) * dout) in float32
+// against the analytic gradients of `backward`.
+using Forward = std::function<NormForward(const Tensor&, const Tensor&, const Tensor&)>;
+using Backward = std::function<NormGrads(const Tensor&, const Tensor&, const Tensor&, const NormForward&)>;
+
+double loss(const Forward& forward, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& dout) {
+  const std::vector<float> out = forward(x, gamma, beta).out.to_vector(), dy = dout.to_vector();
+  double sum = 0;
+  for (size_t i = 0; i < out.size(); ++i) sum += double(out[i]) * dy[i];
+  return sum;
+}
+
+std::vector<float> numeric_gradient(const Forward& forward, Tensor& wrt, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& beta, const Tensor& dout) {
+  const float h = 1e-2f;
+  std::vector<float> grad(wrt.numel());
+  float* p = wrt.data<float>();
+  for (std::int64_t i = 0; i < wrt.numel(); ++i) {
+    const float saved = p[i];
+    p[i] = saved + h;
+    const double plus = loss(forward, x, gamma, beta, dout);
+    p[i] = saved - h;
+    const double minus = loss(forward, x, gamma, beta, dout);
+    p[i] = saved;
+    grad[i] = static_cast<float>((plus - minus) / (2.0 * h));
+  }
+  return grad;
+}
+
+void expect_gradients_match(const Forward& forward, const Backward& backward, const Shape& x_shape,
+                            std::int64_t channels, const std::string& what) {
+  Generator gen(99);
+  Tensor x = random_tensor(x_shape, gen), gamma = random_tensor({channels}, gen, 1.0f, 0.5f),
+         beta = random_tensor({channels}, gen), dout = random_tensor(x_shape, gen);
+  const NormGrads g = backward(dout, x, gamma, forward(x, gamma, beta));
+  EXPECT_LE(test::relative_error(g.dx.to_vector(), numeric_gradient(forward, x, x, gamma, beta, dout)), 1e-2) << what;
+  EXPECT_LE(test::relative_error(g.dgamma.to_vector(), numeric_gradient(forward, gamma, x, gamma, beta, dout)), 1e-2)
+      << what;
+  EXPECT_LE(test::relative_error(g.dbeta.to_vector(), numeric_gradient(forward, beta, x, gamma, beta, dout)), 1e-2)
+      << what;
+}
+
+template <typename F>
+void expect_error_naming(const std::string& op_name, F&& call) {
+  try {
+    call();
+    ADD_FAILURE() << op_name << ": bad arguments did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(op_name + ":", 0), 0u) << e.what();
+  }
+}
+
+const char* const kOps[] = {"batch_norm", "layer_norm", "group_norm"};
+
+}  // namespace
+
+// The naive CPU path is the node-by-node CS231n graph in double; the fast one uses
+// the simplified backward formula (CS231n's batchnorm_backward_alt check).
+TEST(Normalization, NaiveAndFusedAgreeOnCpu) {
+  for (const char* name : kOps) expect_agreement(name, Device::cpu(), Impl::Naive, false, 1e-5);
+}
+
+TEST(Normalization, CudaAgreesWithCpu) {
+  CUDL_REQUIRE_CUDA();
+  for (const char* name : kOps)
+    for (const Implementation& impl : op(name).implementations)
+      if (impl.device == DeviceType::CUDA) expect_agreement(name, Device::cuda(), impl.impl, true, 1e-4);
+}
+
+TEST(Normalization, GradientsMatchFiniteDifferences) {
+  for (Impl impl : {Impl::Naive, Impl::Fast}) {
+    const std::string tag = impl_name(impl);
+    for (bool training : {true, false}) {
+      Generator gen(5);
+      Tensor running_mean = random_tensor({3}, gen), running_var = Tensor::full({3}, 0.7f);
+      auto forward = [&](const Tensor& x, const Tensor& g, const Tensor& b) {
+        // Fresh copies: the training forward updates running stats in place.
+        Tensor rm = running_mean.clone(), rv = running_var.clone();
+        return batch_norm_forward(x, g, b, &rm, &rv, training, 0.1f, 1e-5f, impl);
+      };
+      auto backward = [&](const Tensor& dy, const Tensor& x, const Tensor& g, const NormForward& f) {
+        return batch_norm_backward(dy, x, g, f, training, impl);
+      };
+      const std::string mode = training ? " training" : " eval";
+      expect_gradients_match(forward, backward, {6, 3}, 3, "batch_norm 2d " + tag + mode);
+      expect_gradients_match(forward, backward, {3, 3, 2, 3}, 3, "batch_norm 4d " + tag + mode);
+    }
+    expect_gradients_match(
+        [&](const Tensor& x, const Tensor& g, const Tensor& b) { return layer_norm_forward(x, g, b, 1e-5f, impl); },
+        [&](const Tensor& dy, const Tensor& x, const Tensor& g, const NormForward& f) {
+          return layer_norm_backward(dy, x, g, f, impl);
+        },
+        {2, 3, 5}, 5, "layer_norm " + tag);
+    expect_gradients_match(
+        [&](const Tensor& x, const Tensor& g, const Tensor& b) { return group_norm_forward(x, g, b, 2, 1e-5f, impl); },
+        [&](const Tensor& dy, const Tensor& x, const Tensor& g, const NormForward& f) {
+          return group_norm_backward(dy, x, g, f, 2, impl);
+        },
+        {2, 4, 2, 3}, 4, "group_norm " + tag);
+  }
+}
+
+TEST(BatchNorm, RunningStatisticsFollowPyTorch) {
+  // x [4, 2, 1, 3]: channel c holds 12 values; momentum 0.1, unbiased variance.
+  const std::vector<float> values = test::linspace(-2.0, 3.5, 24);
+  for (Impl impl : {Impl::Naive, Impl::Fast}) {
+    Tensor x = Tensor::from_vector(values, {4, 2, 1, 3});
+    Tensor gamma = Tensor::full({2}, 1.0f), beta = Tensor::zeros({2});
+    Tensor running_mean = Tensor::from_vector(std::vector<float>{0.5f, -1.0f}, {2});
+    Tensor running_var = Tensor::from_vector(std::vector<float>{2.0f, 0.25f}, {2});
+    const std::vector<float> rm0 = running_mean.to_vector(), rv0 = running_var.to_vector();
+    const NormForward f = batch_norm_forward(x, gamma, beta, &running_mean, &running_var, true, 0.1f, 1e-5f, impl);
+    for (int c = 0; c < 2; ++c) {
+      double mean = 0, sq = 0;
+      std::vector<double> v;
+      for (int n = 0; n < 4; ++n)
+        for (int s = 0; s < 3; ++s) v.push_back(values[n * 6 + c * 3 + s]);
+      for (double a : v) mean += a;
+      mean /= v.size();
+      for (double a : v) sq += (a - mean) * (a - mean);
+      const double biased = sq / v.size(), unbiased = sq / (v.size() - 1);
+      EXPECT_NEAR(running_mean.to_vector()[c], 0.9 * rm0[c] + 0.1 * mean, 1e-6) << impl_name(impl);
+      EXPECT_NEAR(running_var.to_vector()[c], 0.9 * rv0[c] + 0.1 * unbiased, 1e-6) << impl_name(impl);
+      EXPECT_NEAR(f.mean.to_vector()[c], mean, 1e-6);
+      EXPECT_NEAR(f.inv_std.to_vector()[c], 1.0 / std::sqrt(biased + 1e-5), 1e-5);
+    }
+  }
+}
+
+TEST(BatchNorm, EvalModeUsesRunningStatistics) {
+  Generator gen(3);
+  for (Impl impl : {Impl::Naive, Impl::Fast}) {
+    Tensor x = random_tensor({5, 3, 2, 2}, gen), gamma = random_tensor({3}, gen), beta = random_tensor({3}, gen);
+    Tensor running_mean = random_tensor({3}, gen), running_var = Tensor::from_vector(std::vector<float>{0.5f, 1.5f, 3.0f}, {3});
+    const std::vector<float> rm = running_mean.to_vector(), rv = running_var.to_vector();
+    const NormForward f = batch_norm_forward(x, gamma, beta, &running_mean, &running_var, false, 0.1f, 1e-3f, impl);
+    EXPECT_EQ(running_mean.to_vector(), rm);  // eval leaves the running statistics alone
+    EXPECT_EQ(running_var.to_vector(), rv);
+    const std::vector<float> xv = x.to_vector(), out = f.out.to_vector(), g = gamma.to_vector(), b = beta.to_vector();
+    std::vector<float> expected(xv.size());
+    for (size_t i = 0; i < xv.size(); ++i) {
+      const size_t c = (i / 4) % 3;
+      expected[i] = static_cast<float>(g[c] * (xv[i] - rm[c]) / std::sqrt(rv[c] + 1e-3) + b[c]);
+    }
+    EXPECT_LE(test::relative_error(out, expected), 1e-6) << impl_name(impl);
+  }
+}
+
+// CS231n's check: after a training forward, each feature's mean is beta and its std gamma.
+TEST(BatchNorm, TrainingOutputHasMeanBetaAndStdGamma) {
+  Generator gen(231);
+  const std::vector<float> gamma_values{1.0f, 2.0f, 3.0f}, beta_values{11.0f, 12.0f, 13.0f};
+  for (const Shape& shape : {Shape{200, 3}, Shape{20, 3, 4, 5}}) {
+    Tensor x = random_tensor(shape, gen, 12.0f, 5.0f);
+    Tensor gamma = Tensor::from_vector(gamma_values, {3}), beta = Tensor::from_vector(beta_values, {3});
+    for (Impl impl : {Impl::Naive, Impl::Fast}) {
+      const std::vector<float> out =
+          batch_norm_forward(x, gamma, beta, nullptr, nullptr, true, 0.1f, 1e-5f, impl).out.to_vector();
+      const std::int64_t s = x.numel() / (shape[0] * 3);
+      for (int c = 0; c < 3; ++c) {
+        double sum = 0, sq = 0;
+        std::int64_t count = 0;
+        for (std::int64_t n = 0; n < shape[0]; ++n)
+          for (std::int64_t j = 0; j < s; ++j, ++count) sum += out[(n * 3 + c) * s + j];
+        const double mean = sum / count;
+        for (std::int64_t n = 0; n < shape[0]; ++n)
+          for (std::int64_t j = 0; j < s; ++j) sq += std::pow(out[(n * 3 + c) * s + j] - mean, 2);
+        EXPECT_NEAR(mean, beta_values[c], 1e-4);
+        EXPECT_NEAR(std::sqrt(sq / count), gamma_values[c], 1e-3);
+      }
+    }
+  }
+}
+
+TEST(LayerNorm, RowsHaveZeroMeanAndUnitStd) {
+  Generator gen(8);
+  Tensor x = random_tensor({6, 50}, gen, -4.0f, 3.0f), gamma = Tensor::full({50}, 1.0f), beta = Tensor::zeros({50});
+  for (Impl impl : {Impl::Naive, Impl::Fast}) {
+    const NormForward f = layer_norm_forward(x, gamma, beta, 1e-5f, impl);
+    EXPECT_EQ(f.mean.shape(), (Shape{6}));
+    const std::vector<float> out = f.out.to_vector();
+    for (int r = 0; r < 6; ++r) {
+      double sum = 0, sq = 0;
+      for (int d = 0; d < 50; ++d) sum += out[r * 50 + d];
+      for (int d = 0; d < 50; ++d) sq += std::pow(out[r * 50 + d] - sum / 50, 2);
+      EXPECT_NEAR(sum / 50, 0.0, 1e-5);
+      EXPECT_NEAR(std::sqrt(sq / 50), 1.0, 1e-4);
+    }
+  }
+}
+
+TEST(Normalization, BadArgumentsThrowNamingTheOp) {
+  Tensor x2 = Tensor::zeros({4, 3}), x4 = Tensor::zeros({2, 6, 3, 3}), x3 = Tensor::zeros({2, 6, 9});
+  Tensor c3 = Tensor::full({3}, 1.0f), c5 = Tensor::full({5}, 1.0f), c6 = Tensor::full({6}, 1.0f);
+  expect_error_naming("batch_norm", [&] { batch_norm_forward(x2, c5, c3, nullptr, nullptr, true); });
+  expect_error_naming("batch_norm", [&] { batch_norm_forward(x3, c6, c6, nullptr, nullptr, true); });
+  expect_error_naming("batch_norm", [&] { batch_norm_forward(x2, c3, c3, nullptr, nullptr, false); });
+  expect_error_naming("batch_norm", [&] { batch_norm_forward(Tensor::zeros({1, 3}), c3, c3, nullptr, nullptr, true); });
+  expect_error_naming("batch_norm", [&] {
+    Tensor rm = Tensor::zeros({5}), rv = Tensor::zeros({3});
+    batch_norm_forward(x2, c3, c3, &rm, &rv, true);
+  });
+  expect_error_naming("layer_norm", [&] { layer_norm_forward(x2, c5, c3); });
+  expect_error_naming("layer_norm", [&] {
+    const NormForward f = layer_norm_forward(x2, c3, c3);
+    layer_norm_backward(Tensor::zeros({3, 4}), x2, c3, f);
+  });
+  expect_error_naming("group_norm", [&] { group_norm_forward(x4, c6, c6, 4); });
+  expect_error_naming("group_norm", [&] { group_norm_forward(x3, c6, c6, 2); });
+  expect_error_naming("group_norm", [&] { group_norm_forward(x4, c5, c6, 2); });
+  expect_error_naming("group_norm", [&] {
+    const NormForward f = group_norm_forward(x4, c6, c6, 2);
+    group_norm_backward(Tensor::zeros({2, 6, 3, 3}), x4, c6, f, 3);
+  });
+}
