@@ -1,12 +1,289 @@
+// `cudl golden PATH...`: runs every golden case (tests/golden/README.md) on every
+// implementation of its op and compares with PyTorch's results.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "core/device.h"
+#include "core/formats/safetensors.h"
+#include "kernels/registry.h"
 #include "tools/commands.h"
 
 namespace cudl::cli {
 
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kDefaultTolerance = 1e-4;
+
+struct Options {
+  std::vector<std::string> paths;
+  std::optional<std::string> impl;
+  bool verbose = false;
+};
+
+struct Tally {
+  int passed = 0, failed = 0, skipped = 0;
+};
+
+// Files as given; folders searched recursively for *.safetensors, sorted so
+// runs are reproducible.
+std::vector<std::string> expand(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::recursive_directory_iterator(path))
+        if (entry.is_regular_file() && entry.path().extension() == ".safetensors") found.push_back(entry.path().string());
+      CUDL_CHECK(!found.empty(), path, ": no .safetensors golden cases in this folder");
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      CUDL_CHECK(fs::exists(path, ec), path, ": no such file or folder");
+      files.push_back(path);
+    }
+  }
+  return files;
+}
+
+// How a case's tensors divide into inputs and expected results (FORMAT: "out",
+// "out_<state>", and "d<input>" gradients). A "d<X>" is a gradient only when
+// the case has a backward pass (a "dout", or the op is a loss) and X is one of
+// its tensors; otherwise it is an input, like an optimizer's "dw".
+struct CaseLayout {
+  TensorMap inputs;
+  TensorMap expected;
+  bool backward = false;
+};
+
+CaseLayout split_case(TensorMap tensors, bool is_loss) {
+  auto is_output = [](const std::string& name) { return name == "out" || name.rfind("out_", 0) == 0; };
+  const bool has_backward = tensors.count("dout") != 0 || is_loss;
+  CaseLayout layout;
+  std::vector<std::string> names;
+  for (const auto& [name, t] : tensors) names.push_back(name);
+  for (const std::string& name : names) {
+    const bool gradient = has_backward && name != "dout" && name.size() > 1 && name[0] == 'd' &&
+                          tensors.count(name.substr(1)) != 0 && !is_output(name.substr(1));
+    Tensor t = std::move(tensors.at(name));
+    if (is_output(name) || gradient) {
+      layout.expected.emplace(name, std::move(t));
+      layout.backward = layout.backward || gradient;
+    } else {
+      layout.inputs.emplace(name, std::move(t));
+    }
+  }
+  return layout;
+}
+
+// The reporting order: out, out_<state>, then the gradients.
+std::vector<std::string> result_order(const TensorMap& expected) {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : expected) names.push_back(name);
+  std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    auto rank = [](const std::string& n) { return n == "out" ? 0 : n.rfind("out_", 0) == 0 ? 1 : 2; };
+    return rank(a) < rank(b);
+  });
+  return names;
+}
+
+struct Comparison {
+  double error = 0;     // the relative L2 error, +inf/NaN when unusable
+  std::string problem;  // non-empty when the result cannot pass whatever the tolerance
+};
+
+Comparison compare(const TensorMap& computed, const std::string& name, const Tensor& reference) {
+  auto it = computed.find(name);
+  if (it == computed.end()) return {INFINITY, "not computed"};
+  const Tensor& c = it->second;
+  if (c.shape() != reference.shape())
+    return {INFINITY, "shape " + shape_str(c.shape()) + ", expected " + shape_str(reference.shape())};
+  if (c.dtype() != DType::F32 || reference.dtype() != DType::F32)
+    return {INFINITY, std::string("dtype ") + dtype_name(c.dtype()) + ", expected float32"};
+  const float* pc = c.data<float>();
+  const float* pr = reference.data<float>();
+  double diff = 0, norm = 0;
+  for (std::int64_t i = 0; i < c.numel(); ++i) {
+    if (!std::isfinite(pc[i])) return {NAN, "non-finite value at element " + std::to_string(i)};
+    if (!std::isfinite(pr[i])) return {NAN, "the reference has a non-finite value at element " + std::to_string(i)};
+    diff += (double(pc[i]) - pr[i]) * (double(pc[i]) - pr[i]);
+    norm += double(pr[i]) * pr[i];
+  }
+  return {std::sqrt(diff) / std::max(std::sqrt(norm), 1e-12), ""};
+}
+
+std::string format_error(double e) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1e", e);
+  return text;
+}
+
+class Runner {
+ public:
+  explicit Runner(const Options& options, std::size_t name_width) : options_(options), name_width_(name_width) {}
+
+  void run_file(const std::string& path) {
+    const std::string name = fs::path(path).stem().string();
+    SafetensorsFile file;
+    try {
+      file = read_safetensors(path);
+    } catch (const Error& e) {
+      report("FAIL", name, "", std::string("(unreadable: ") + e.what() + ")");
+      ++tally_.failed;
+      return;
+    }
+    auto op_it = file.metadata.find("op");
+    if (op_it == file.metadata.end()) {
+      report("FAIL", name, "", "(" + path + ": no 'op' in the metadata)");
+      ++tally_.failed;
+      return;
+    }
+    const OpDef* op = find_op(op_it->second);
+    if (op == nullptr) {
+      report("SKIP", name, "", "(op '" + op_it->second + "' is not in this build's registry)");
+      ++tally_.skipped;
+      return;
+    }
+    Attrs attrs;
+    double tolerance = kDefaultTolerance;
+    for (const auto& [key, value] : file.metadata) {
+      if (key == "tol") {
+        tolerance = Attrs{{"tol", value}}.get_float(path.c_str(), "tol");
+      } else if (key != "op") {
+        attrs.set(key, value);
+      }
+    }
+    const CaseLayout layout = split_case(std::move(file.tensors), op->is_loss);
+    if (layout.expected.empty()) {
+      report("FAIL", name, "", "(" + path + ": no 'out', 'out_*' or gradient to compare)");
+      ++tally_.failed;
+      return;
+    }
+
+    bool any = false;
+    for (const Implementation& impl : op->implementations) {
+      if (options_.impl && impl.name != *options_.impl) continue;
+      any = true;
+      run_implementation(name, *op, impl, layout, attrs, tolerance);
+    }
+    if (!any) {
+      report("SKIP", name, *options_.impl, "(op '" + op->name + "' has no implementation of that name)");
+      ++tally_.skipped;
+    }
+  }
+
+  const Tally& tally() const { return tally_; }
+
+ private:
+  void run_implementation(const std::string& name, const OpDef& op, const Implementation& impl,
+                          const CaseLayout& layout, const Attrs& attrs, double tolerance) {
+    if (impl.device == DeviceType::CUDA && !cuda_available()) {
+      report("SKIP", name, impl.name, "(no CUDA: " + cuda_unavailable_reason() + ")");
+      ++tally_.skipped;
+      return;
+    }
+    const Device device = impl.device == DeviceType::CUDA ? Device::cuda(0) : Device::cpu();
+    TensorMap computed;
+    try {
+      computed = op.run(layout.inputs, attrs, device, impl.impl, layout.backward);
+    } catch (const Error& e) {
+      report("FAIL", name, impl.name, std::string("(error: ") + e.what() + ")");
+      ++tally_.failed;
+      return;
+    }
+
+    bool pass = true;
+    double worst = 0;
+    std::string details, problems;
+    std::vector<std::string> verbose_lines;
+    for (const std::string& result : result_order(layout.expected)) {
+      const Tensor& reference = layout.expected.at(result);
+      const Comparison c = compare(computed, result, reference);
+      const bool ok = c.problem.empty() && c.error <= tolerance;
+      pass = pass && ok;
+      if (c.problem.empty()) {
+        worst = std::max(worst, c.error);
+        details += (details.empty() ? "" : ", ") + result + " " + format_error(c.error);
+      } else {
+        problems += (problems.empty() ? "" : "; ") + result + ": " + c.problem;
+      }
+      if (options_.verbose)
+        verbose_lines.push_back("      " + result + " " + shape_str(reference.shape()) + "  " +
+                                (c.problem.empty() ? "err " + format_error(c.error) : c.problem) +
+                                (ok ? "" : "  <-- over tol " + format_error(tolerance)));
+    }
+    std::string message = problems.empty() ? "max err " + format_error(worst) + " (" + details + ")"
+                                            : problems + (details.empty() ? "" : "; " + details);
+    if (!pass && problems.empty()) message += ", tol " + format_error(tolerance);
+    report(pass ? "PASS" : "FAIL", name, impl.name, message);
+    for (const std::string& line : verbose_lines) std::printf("%s\n", line.c_str());
+    if (options_.verbose && !attrs.values().empty()) std::printf("      attrs: %s\n", attrs.str().c_str());
+    ++(pass ? tally_.passed : tally_.failed);
+  }
+
+  void report(const char* verdict, const std::string& name, const std::string& impl, const std::string& message) {
+    std::printf("%s  %-*s  %-10s  %s\n", verdict, static_cast<int>(name_width_), name.c_str(), impl.c_str(),
+                message.c_str());
+    std::fflush(stdout);
+  }
+
+  const Options& options_;
+  std::size_t name_width_;
+  Tally tally_;
+};
+
+void print_usage() {
+  std::printf(
+      "usage: cudl golden [--impl NAME] [--verbose] PATH...\n\n"
+      "Runs golden cases (.safetensors files holding an op's inputs and PyTorch's\n"
+      "outputs and gradients; folders are searched recursively) on every\n"
+      "implementation of the op this build and machine have, and compares with\n"
+      "err = ||computed - reference||_2 / max(||reference||_2, 1e-12) <= tol\n"
+      "(1e-4 unless the case's metadata sets `tol`). One line per case and\n"
+      "implementation: PASS, FAIL or SKIP (with the reason). Exit status 1 when any\n"
+      "case fails.\n\n"
+      "options:\n"
+      "  --impl NAME   run only that implementation (cpu_naive, cpu_fast, cuda_naive, ...)\n"
+      "  --verbose     also print each result's error and the case's attributes\n");
+}
+
+}  // namespace
+
 int cmd_golden(const Args& args) {
-  std::fprintf(stderr, "cudl golden: not built yet\n");
-  return 1;
+  Options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      print_usage();
+      return 0;
+    } else if (args[i] == "--verbose" || args[i] == "-v") {
+      options.verbose = true;
+    } else if (args[i] == "--impl") {
+      CUDL_CHECK(i + 1 < args.size(), "--impl needs an implementation name (cpu_naive, cpu_fast, ...)");
+      options.impl = args[++i];
+    } else if (args[i].rfind("--", 0) == 0) {
+      detail::throw_error("unknown option '", args[i], "' (see cudl golden --help)");
+    } else {
+      options.paths.push_back(args[i]);
+    }
+  }
+  if (options.paths.empty()) {
+    print_usage();
+    return 2;
+  }
+  const std::vector<std::string> files = expand(options.paths);
+  std::size_t width = 0;
+  for (const std::string& f : files) width = std::max(width, fs::path(f).stem().string().size());
+  Runner runner(options, width);
+  for (const std::string& f : files) runner.run_file(f);
+  const Tally& t = runner.tally();
+  std::printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
+  return t.failed > 0 ? 1 : 0;
 }
 
 }  // namespace cudl::cli

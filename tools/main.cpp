@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"golden", "check ops against PyTorch golden cases (files or folders)", cudl::cli::cmd_golden},
       {"train", "train a model on Fashion-MNIST (convnet or fcnet)", cudl::cli::cmd_train},
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
+      {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
   };
   return all;
 }
