@@ -95,10 +95,10 @@ class DataLoader {
 };
 
 // Pads every image of `images` [B, C, H, W] by `padding` zeros and crops back to
-// H x W at a random offset, then flips it with probability 1/2 when asked. Draws
-// come from Philox (seed, `stream`) with one block per image, so image i of the
-// batch is augmented the same on every run. In place on host memory.
+// H x W at a random offset, then flips it with probability 1/2 when asked. Image
+// i draws from Philox block first_block + i of `seed`, so it is augmented the same
+// on every run. In place on host memory.
 void augment_images(float* images, std::int64_t batch, std::int64_t channels, std::int64_t height,
-                    std::int64_t width, const Augmentation& augment, std::uint64_t seed, std::uint64_t stream);
+                    std::int64_t width, const Augmentation& augment, std::uint64_t seed, std::uint64_t first_block);
 
 }  // namespace cudl

@@ -12,6 +12,11 @@ OpDef max_pool2d_op_def();
 OpDef batch_norm_op_def();
 OpDef layer_norm_op_def();
 OpDef group_norm_op_def();
+OpDef sgd_op_def();
+OpDef sgd_momentum_op_def();
+OpDef rmsprop_op_def();
+OpDef adam_op_def();
+OpDef adamw_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -23,6 +28,11 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(batch_norm_op_def());
     ops.push_back(layer_norm_op_def());
     ops.push_back(group_norm_op_def());
+    ops.push_back(sgd_op_def());
+    ops.push_back(sgd_momentum_op_def());
+    ops.push_back(rmsprop_op_def());
+    ops.push_back(adam_op_def());
+    ops.push_back(adamw_op_def());
     return ops;
   }();
   return all;

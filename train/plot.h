@@ -22,6 +22,7 @@ struct Series {
   std::vector<double> y;
   Rgb color{31, 119, 180};
   int thickness = 1;      // line width in pixels
+  bool markers = false;   // a small square at each point
 };
 
 struct PlotOptions {

@@ -1,0 +1,27 @@
+// CUDA parameter updates over device float arrays of n elements (state arrays
+// unused by a rule may be null). Work is queued on cuda::stream(device).
+// Instantiated for the four rules of kernels/optimizer_rules.h.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/optimizer_rules.h"
+
+namespace cudl::cuda {
+
+// One thread per element, the rule evaluated in double (the reference).
+template <template <typename> class Rule>
+void optimizer_update_naive(int device, const Rule<double>& rule, float* w, const float* g, float* s0, float* s1,
+                            std::int64_t n);
+// One kernel for the whole update of a parameter: float4 loads and stores when
+// every array is 16-byte aligned, a scalar tail, float math.
+template <template <typename> class Rule>
+void optimizer_update_fused(int device, const Rule<float>& rule, float* w, const float* g, float* s0, float* s1,
+                            std::int64_t n);
+
+// Adds sum(x^2) to *sum (a device double), by block reductions and one atomic
+// per block: calls for many tensors queue up without a host sync.
+void accumulate_sum_of_squares(int device, const float* x, std::int64_t n, double* sum);
+void scale(int device, float* x, std::int64_t n, float scale);
+
+}  // namespace cudl::cuda

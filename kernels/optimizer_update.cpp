@@ -1,0 +1,237 @@
+// Optimizer updates: argument checks, dispatch, and the registry entries (sgd,
+// sgd_momentum, rmsprop, adam, adamw).
+#include "kernels/optimizer_update.h"
+
+#include <bit>
+#include <cmath>
+
+#include "core/check.h"
+#include "kernels/cpu/optimizer_update.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/optimizer_update.h"
+#endif
+
+namespace cudl {
+
+namespace {
+// w, dw and every state tensor: float32, one shape, one device.
+void check_update_args(const char* op, const Tensor& w, const Tensor& dw,
+                       std::initializer_list<std::pair<const char*, const Tensor*>> states) {
+  check_float(op, "w", w);
+  check_float(op, "dw", dw);
+  check_shape(op, "dw", dw, w.shape());
+  check_same_device(op, {{"w", &w}, {"dw", &dw}});
+  for (const auto& [name, t] : states) {
+    check_float(op, name, *t);
+    check_shape(op, name, *t, w.shape());
+    check_same_device(op, {{"w", &w}, {name, t}});
+  }
+}
+
+void check_finite_hyper(const char* op, const char* name, float value) {
+  CUDL_CHECK(std::isfinite(value), op, ": expected a finite ", name, ", got ", value);
+}
+
+// Runs `Rule` on the implementation asked for. `make(T{})` builds the rule in
+// precision T (double for the naive references, float for the fast paths).
+template <template <typename> class Rule, class Make>
+void dispatch_update(const char* op, Impl impl, Tensor& w, const Tensor& dw, Tensor* s0, Tensor* s1, Make make) {
+  const Device device = w.device();
+  float* pw = w.data<float>();
+  const float* pg = dw.data<float>();
+  float* p0 = s0 ? s0->data<float>() : nullptr;
+  float* p1 = s1 ? s1->data<float>() : nullptr;
+  const std::int64_t n = w.numel();
+  const bool cpu = device.is_cpu();
+  if (cpu && impl == Impl::Naive) {
+    cpu::optimizer_update_naive<Rule>(make(double{}), pw, pg, p0, p1, n);
+  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
+    cpu::optimizer_update_fused<Rule>(make(float{}), pw, pg, p0, p1, n);
+#if CUDL_WITH_CUDA
+  } else if (!cpu && impl == Impl::Naive) {
+    cuda::optimizer_update_naive<Rule>(device.index, make(double{}), pw, pg, p0, p1, n);
+  } else if (!cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
+    cuda::optimizer_update_fused<Rule>(device.index, make(float{}), pw, pg, p0, p1, n);
+#endif
+  } else {
+    throw_no_impl(op, device, impl);
+  }
+}
+}  // namespace
+
+void sgd_update(Tensor& w, const Tensor& dw, float lr, Impl impl) {
+  check_update_args("sgd", w, dw, {});
+  check_finite_hyper("sgd", "lr", lr);
+  dispatch_update<rules::Sgd>("sgd", impl, w, dw, nullptr, nullptr,
+                              [&](auto t) { return rules::Sgd<decltype(t)>{decltype(t)(lr)}; });
+}
+
+void sgd_momentum_update(Tensor& w, const Tensor& dw, Tensor& velocity, float lr, float momentum, Impl impl) {
+  check_update_args("sgd_momentum", w, dw, {{"velocity", &velocity}});
+  check_finite_hyper("sgd_momentum", "lr", lr);
+  CUDL_CHECK(momentum >= 0.0f && momentum < 1.0f, "sgd_momentum: expected momentum in [0, 1), got ", momentum);
+  dispatch_update<rules::SgdMomentum>("sgd_momentum", impl, w, dw, &velocity, nullptr, [&](auto t) {
+    using T = decltype(t);
+    return rules::SgdMomentum<T>{T(lr), T(momentum)};
+  });
+}
+
+void rmsprop_update(Tensor& w, const Tensor& dw, Tensor& cache, float lr, float decay_rate, float eps, Impl impl) {
+  check_update_args("rmsprop", w, dw, {{"cache", &cache}});
+  check_finite_hyper("rmsprop", "lr", lr);
+  CUDL_CHECK(decay_rate >= 0.0f && decay_rate < 1.0f, "rmsprop: expected decay_rate in [0, 1), got ", decay_rate);
+  CUDL_CHECK(eps > 0.0f, "rmsprop: expected eps > 0, got ", eps);
+  dispatch_update<rules::RmsProp>("rmsprop", impl, w, dw, &cache, nullptr, [&](auto t) {
+    using T = decltype(t);
+    return rules::RmsProp<T>{T(lr), T(decay_rate), T(eps)};
+  });
+}
+
+void adam_update(Tensor& w, const Tensor& dw, Tensor& m, Tensor& v, float lr, float beta1, float beta2, float eps,
+                 std::int64_t step, float weight_decay, Impl impl) {
+  const char* op = weight_decay > 0.0f ? "adamw" : "adam";
+  check_update_args(op, w, dw, {{"m", &m}, {"v", &v}});
+  check_finite_hyper(op, "lr", lr);
+  CUDL_CHECK(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f, op,
+             ": expected beta1 and beta2 in [0, 1), got ", beta1, " and ", beta2);
+  CUDL_CHECK(eps > 0.0f, op, ": expected eps > 0, got ", eps);
+  CUDL_CHECK(step >= 1, op, ": expected the 1-based step index >= 1, got ", step);
+  CUDL_CHECK(weight_decay >= 0.0f, op, ": expected weight_decay >= 0, got ", weight_decay);
+  dispatch_update<rules::Adam>(op, impl, w, dw, &m, &v, [&](auto t) {
+    return rules::Adam<decltype(t)>::make(lr, beta1, beta2, eps, step, weight_decay);
+  });
+}
+
+double sum_of_squares(const std::vector<const Tensor*>& tensors, Impl impl) {
+  if (tensors.empty()) return 0.0;
+  const Device device = tensors.front()->device();
+  for (const Tensor* t : tensors) {
+    check_float("sum_of_squares", "tensor", *t);
+    CUDL_CHECK(t->device() == device, "sum_of_squares: expected all tensors on ", device.str(), ", got ", t->str());
+  }
+  if (device.is_cpu()) {
+    CUDL_CHECK(impl != Impl::Vendor, "sum_of_squares: no vendor implementation on cpu");
+    double sum = 0.0;
+    for (const Tensor* t : tensors)
+      sum += impl == Impl::Naive ? cpu::sum_of_squares_naive(t->data<float>(), t->numel())
+                                 : cpu::sum_of_squares_parallel(t->data<float>(), t->numel());
+    return sum;
+  }
+#if CUDL_WITH_CUDA
+  // The accumulator is one double; Tensor has no float64, so 8 bytes as int64.
+  Tensor sum = Tensor::zeros({1}, DType::I64, device);
+  double* accumulator = reinterpret_cast<double*>(sum.data<std::int64_t>());
+  for (const Tensor* t : tensors) cuda::accumulate_sum_of_squares(device.index, t->data<float>(), t->numel(), accumulator);
+  return std::bit_cast<double>(sum.to_vector_i64().front());
+#else
+  throw_no_impl("sum_of_squares", device, impl);
+#endif
+}
+
+void scale_inplace(Tensor& x, float scale, Impl impl) {
+  check_float("scale_inplace", "x", x);
+  if (x.device().is_cpu()) {
+    CUDL_CHECK(impl != Impl::Vendor, "scale_inplace: no vendor implementation on cpu");
+    if (impl == Impl::Naive)
+      cpu::scale_naive(x.data<float>(), x.numel(), scale);
+    else
+      cpu::scale_parallel(x.data<float>(), x.numel(), scale);
+    return;
+  }
+#if CUDL_WITH_CUDA
+  cuda::scale(x.device().index, x.data<float>(), x.numel(), scale);
+#else
+  throw_no_impl("scale_inplace", x.device(), impl);
+#endif
+}
+
+// ---- registry entries ----
+namespace {
+using K = InputSpec::Kind;
+
+// Cases shared by every rule: `states` are the rule's state inputs.
+std::vector<OpCase> update_cases(const std::vector<std::pair<std::string, K>>& states, const Attrs& attrs) {
+  auto specs = [&](const Shape& shape) {
+    std::vector<InputSpec> in = {{"w", shape, K::Normal}, {"dw", shape, K::Normal}};
+    for (const auto& [name, kind] : states) in.push_back({name, shape, kind});
+    return in;
+  };
+  return {{"small", specs({4, 5}), attrs},
+          {"odd_tail", specs({7, 13}), attrs},  // 91 elements: float4 body plus a 3-element tail
+          {"conv_weight", specs({32, 3, 7, 7}), attrs},
+          {"fc_weight", specs({100, 3136}), attrs},
+          {"large_16m", specs({4096, 4096}), attrs, true}};
+}
+
+// Reads w + dw + states, one pass writing w + states.
+double update_bytes(const TensorMap& in, std::size_t states) { return 4.0 * in.at("w").numel() * (3 + 2 * states); }
+
+OpDef update_op_def(const std::string& name, std::vector<std::pair<std::string, K>> states, Attrs attrs,
+                    double flops_per_element,
+                    std::function<void(TensorMap&, const Attrs&, Impl)> apply) {
+  OpDef def;
+  def.name = name;
+  def.implementations = standard_implementations();
+  std::vector<std::string> state_names;
+  for (const auto& s : states) state_names.push_back(s.first);
+  def.run = [name, state_names, apply](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool) {
+    TensorMap t;
+    t.emplace("w", input_on(name.c_str(), in, "w", device));
+    t.emplace("dw", input_on(name.c_str(), in, "dw", device));
+    for (const auto& s : state_names) t.emplace(s, input_on(name.c_str(), in, s, device));
+    apply(t, attrs, impl);
+    TensorMap results;
+    put_result(results, "out", t.at("w"));
+    for (const auto& s : state_names) put_result(results, "out_" + s, t.at(s));
+    return results;
+  };
+  def.flops = [flops_per_element](const TensorMap& in, const Attrs&) { return flops_per_element * in.at("w").numel(); };
+  const std::size_t state_count = states.size();
+  def.bytes = [state_count](const TensorMap& in, const Attrs&) { return update_bytes(in, state_count); };
+  def.cases = update_cases(states, attrs);
+  return def;
+}
+
+float attr(const char* op, const Attrs& attrs, const char* key) { return static_cast<float>(attrs.get_float(op, key)); }
+
+OpDef adam_family_op_def(const char* op, bool decoupled_decay) {
+  Attrs attrs{{"lr", "0.001"}, {"beta1", "0.9"}, {"beta2", "0.999"}, {"eps", "1e-08"}, {"t", "5"}};
+  if (decoupled_decay) attrs.set("weight_decay", "0.01");
+  return update_op_def(op, {{"m", K::Normal}, {"v", K::Positive}}, attrs, 12.0,
+                       [op, decoupled_decay](TensorMap& t, const Attrs& a, Impl impl) {
+                         // Golden files give t = steps taken before this one.
+                         adam_update(t.at("w"), t.at("dw"), t.at("m"), t.at("v"), attr(op, a, "lr"),
+                                     attr(op, a, "beta1"), attr(op, a, "beta2"), attr(op, a, "eps"),
+                                     a.get_int(op, "t") + 1, decoupled_decay ? attr(op, a, "weight_decay") : 0.0f,
+                                     impl);
+                       });
+}
+}  // namespace
+
+OpDef sgd_op_def() {
+  return update_op_def("sgd", {}, {{"lr", "0.01"}}, 2.0, [](TensorMap& t, const Attrs& a, Impl impl) {
+    sgd_update(t.at("w"), t.at("dw"), attr("sgd", a, "lr"), impl);
+  });
+}
+
+OpDef sgd_momentum_op_def() {
+  return update_op_def("sgd_momentum", {{"velocity", K::Normal}}, {{"lr", "0.01"}, {"momentum", "0.9"}}, 4.0,
+                       [](TensorMap& t, const Attrs& a, Impl impl) {
+                         sgd_momentum_update(t.at("w"), t.at("dw"), t.at("velocity"), attr("sgd_momentum", a, "lr"),
+                                             attr("sgd_momentum", a, "momentum"), impl);
+                       });
+}
+
+OpDef rmsprop_op_def() {
+  return update_op_def("rmsprop", {{"cache", K::Positive}}, {{"lr", "0.01"}, {"decay_rate", "0.99"}, {"eps", "1e-08"}},
+                       7.0, [](TensorMap& t, const Attrs& a, Impl impl) {
+                         rmsprop_update(t.at("w"), t.at("dw"), t.at("cache"), attr("rmsprop", a, "lr"),
+                                        attr("rmsprop", a, "decay_rate"), attr("rmsprop", a, "eps"), impl);
+                       });
+}
+
+OpDef adam_op_def() { return adam_family_op_def("adam", false); }
+OpDef adamw_op_def() { return adam_family_op_def("adamw", true); }
+
+}  // namespace cudl
