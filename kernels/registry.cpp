@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "kernels/activation.h"
+
 namespace cudl {
 
 // ---- the op list: each op's definition lives beside its dispatcher ----
@@ -17,6 +19,12 @@ OpDef sgd_momentum_op_def();
 OpDef rmsprop_op_def();
 OpDef adam_op_def();
 OpDef adamw_op_def();
+OpDef activation_op_def(Activation a);
+OpDef softmax_op_def();
+OpDef cross_entropy_op_def();
+OpDef svm_loss_op_def();
+OpDef bce_with_logits_op_def();
+OpDef mse_loss_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -33,6 +41,14 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(rmsprop_op_def());
     ops.push_back(adam_op_def());
     ops.push_back(adamw_op_def());
+    for (Activation a : {Activation::ReLU, Activation::LeakyReLU, Activation::GELU, Activation::SiLU, Activation::Tanh,
+                         Activation::Sigmoid})
+      ops.push_back(activation_op_def(a));
+    ops.push_back(softmax_op_def());
+    ops.push_back(cross_entropy_op_def());
+    ops.push_back(svm_loss_op_def());
+    ops.push_back(bce_with_logits_op_def());
+    ops.push_back(mse_loss_op_def());
     return ops;
   }();
   return all;

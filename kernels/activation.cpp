@@ -1,0 +1,91 @@
+// Activations: argument checks, dispatch, and one registry entry per activation
+// (relu, leaky_relu, gelu, silu, tanh, sigmoid), all built by activation_op_def.
+#include "kernels/activation.h"
+
+#include "core/check.h"
+#include "kernels/cpu/activation.h"
+#include "kernels/dispatch.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/activation.h"
+#endif
+
+namespace cudl {
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::ReLU: return "relu";
+    case Activation::LeakyReLU: return "leaky_relu";
+    case Activation::GELU: return "gelu";
+    case Activation::SiLU: return "silu";
+    case Activation::Tanh: return "tanh";
+    case Activation::Sigmoid: return "sigmoid";
+  }
+  return "?";
+}
+
+Tensor activation_forward(Activation a, const Tensor& x, float negative_slope, Impl impl) {
+  const char* op = activation_name(a);
+  check_float(op, "x", x);
+  Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
+  switch (resolve_variant(op, x.device(), impl)) {
+    case Variant::CpuNaive: cpu::activation_forward_naive(a, x, negative_slope, out); break;
+    case Variant::CpuFast: cpu::activation_forward_omp(a, x, negative_slope, out); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::activation_forward_naive(a, x, negative_slope, out); break;
+    case Variant::CudaFast: cuda::activation_forward_vec4(a, x, negative_slope, out); break;
+#endif
+    default: throw_no_impl(op, x.device(), impl);
+  }
+  return out;
+}
+
+Tensor activation_backward(Activation a, const Tensor& dout, const Tensor& x, float negative_slope, Impl impl) {
+  const char* op = activation_name(a);
+  check_float(op, "x", x);
+  check_float(op, "dout", dout);
+  check_shape(op, "dout", dout, x.shape());
+  check_same_device(op, {{"x", &x}, {"dout", &dout}});
+  Tensor dx = Tensor::empty(x.shape(), DType::F32, x.device());
+  switch (resolve_variant(op, x.device(), impl)) {
+    case Variant::CpuNaive: cpu::activation_backward_naive(a, dout, x, negative_slope, dx); break;
+    case Variant::CpuFast: cpu::activation_backward_omp(a, dout, x, negative_slope, dx); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::activation_backward_naive(a, dout, x, negative_slope, dx); break;
+    case Variant::CudaFast: cuda::activation_backward_vec4(a, dout, x, negative_slope, dx); break;
+#endif
+    default: throw_no_impl(op, x.device(), impl);
+  }
+  return dx;
+}
+
+OpDef activation_op_def(Activation a) {
+  OpDef def;
+  def.name = activation_name(a);
+  def.implementations = standard_implementations();
+  def.run = [a](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
+    const char* op = activation_name(a);
+    const float slope = a == Activation::LeakyReLU ? static_cast<float>(attrs.get_float(op, "negative_slope", 0.01)) : 0.0f;
+    Tensor x = input_on(op, in, "x", device);
+    TensorMap results;
+    Tensor out = activation_forward(a, x, slope, impl);
+    put_result(results, "out", out);
+    if (backward) put_result(results, "dx", activation_backward(a, upstream_gradient(in, out, device), x, slope, impl));
+    return results;
+  };
+  // One read and one write per element; the formula's arithmetic is not counted.
+  def.flops = [](const TensorMap& in, const Attrs&) { return static_cast<double>(in.at("x").numel()); };
+  def.bytes = [](const TensorMap& in, const Attrs&) { return 8.0 * static_cast<double>(in.at("x").numel()); };
+  using K = InputSpec::Kind;
+  const Attrs attrs = a == Activation::LeakyReLU ? Attrs{{"negative_slope", "0.01"}} : Attrs{};
+  def.cases = {
+      {"vector_odd", {{"x", {37}, K::Normal}}, attrs},
+      {"odd_3d", {{"x", {3, 5, 7}, K::Normal}}, attrs},
+      {"mlp_hidden", {{"x", {128, 100}, K::Normal}}, attrs},
+      {"conv_activations", {{"x", {50, 32, 32, 32}, K::Normal}}, attrs},
+      {"large", {{"x", {64, 1 << 20}, K::Normal}}, attrs, true},
+  };
+  return def;
+}
+
+}  // namespace cudl

@@ -1,0 +1,184 @@
+// Labels are checked on the device rather than on the host before launch: the
+// host check would copy all N labels back and wait for them, while the kernels
+// can flag a bad row as they read the labels anyway, and only that 8-byte flag
+// comes back. The flag holds max(N - row) over bad rows (0: none), so it names
+// the first bad row, as the CPU check does.
+#include <algorithm>
+
+#include "core/cuda/context.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/reduce.cuh"
+
+namespace cudl::cuda {
+
+namespace {
+using Flag = unsigned long long;
+
+__device__ __forceinline__ bool label_ok(long long label, long long classes, long long row, long long rows, Flag* bad) {
+  if (label >= 0 && label < classes) return true;
+  atomicMax(bad, static_cast<Flag>(rows - row));
+  return false;
+}
+
+__global__ void row_loss_naive_kernel(LossKind kind, const float* x, const std::int64_t* labels, long long rows,
+                                      long long classes, float* dx, float* row_loss, Flag* bad) {
+  const float scale = 1.0f / rows;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)gridDim.x * blockDim.x) {
+    row_loss[i] = 0.0f;
+    if (!label_ok(labels[i], classes, i, rows, bad)) continue;
+    const float* xr = x + i * classes;
+    float* dr = dx + i * classes;
+    row_loss[i] = kind == LossKind::CrossEntropy ? cross_entropy_row<float>(xr, classes, labels[i], scale, dr)
+                                                 : svm_row<float>(xr, classes, labels[i], scale, dr);
+  }
+}
+
+__global__ void element_loss_naive_kernel(LossKind kind, const float* x, const float* target, long long n, float* dx,
+                                          float* element_loss) {
+  const float scale = 1.0f / n;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    element_loss[i] = kind == LossKind::BceWithLogits ? bce_with_logits_element<float>(x[i], target[i], scale, dx + i)
+                                                      : mse_element<float>(x[i], target[i], scale, dx + i);
+}
+
+__global__ void mean_serial_kernel(const float* values, long long n, long long count, float* out) {
+  double sum = 0.0;
+  for (long long i = 0; i < n; ++i) sum += values[i];
+  *out = static_cast<float>(sum / count);
+}
+
+// One block: the sum of `n` partial losses divided by `count`.
+__global__ void mean_block_kernel(const float* values, long long n, long long count, float* out) {
+  double sum = 0.0;
+  for (long long i = threadIdx.x; i < n; i += blockDim.x) sum += values[i];
+  sum = block_reduce(sum, Sum{}, 0.0);
+  if (threadIdx.x == 0) *out = static_cast<float>(sum / count);
+}
+
+// A warp per row: the online max/sum gives log-sum-exp in one read of the row.
+__global__ void cross_entropy_warp_kernel(const float* __restrict__ x, const std::int64_t* __restrict__ labels,
+                                          long long rows, long long classes, float* __restrict__ dx,
+                                          float* __restrict__ row_loss, Flag* bad) {
+  using G = RowGroup<false>;
+  const float scale = 1.0f / rows;
+  for (long long i = G::first_row(); i < rows; i += G::row_stride()) {
+    const long long label = labels[i];
+    if (!label_ok(label, classes, i, rows, bad)) continue;  // the same branch for the whole warp
+    const float* xr = x + i * classes;
+    MaxSum s = empty_max_sum();
+    for (long long j = G::rank(); j < classes; j += G::size()) online_add(s, xr[j]);
+    s = G::reduce(s, CombineMaxSum{}, empty_max_sum());
+    const float inv = 1.0f / s.sum;
+    for (long long j = G::rank(); j < classes; j += G::size())
+      dx[i * classes + j] = (expf(xr[j] - s.max) * inv - (j == label ? 1.0f : 0.0f)) * scale;
+    if (G::rank() == 0) row_loss[i] = s.max + logf(s.sum) - xr[label];
+  }
+}
+
+__global__ void svm_warp_kernel(const float* __restrict__ x, const std::int64_t* __restrict__ labels, long long rows,
+                                long long classes, float* __restrict__ dx, float* __restrict__ row_loss, Flag* bad) {
+  using G = RowGroup<false>;
+  const float scale = 1.0f / rows;
+  for (long long i = G::first_row(); i < rows; i += G::row_stride()) {
+    const long long label = labels[i];
+    if (!label_ok(label, classes, i, rows, bad)) continue;
+    const float* xr = x + i * classes;
+    const float correct = xr[label];
+    float loss = 0.0f, positive = 0.0f;
+    for (long long j = G::rank(); j < classes; j += G::size()) {
+      if (j == label) continue;  // written below, once the positive margins are counted
+      const float margin = xr[j] - correct + 1.0f;
+      const bool counts = margin > 0.0f;
+      loss += counts ? margin : 0.0f;
+      positive += counts ? 1.0f : 0.0f;
+      dx[i * classes + j] = counts ? scale : 0.0f;
+    }
+    loss = G::reduce(loss, Sum{}, 0.0f);
+    positive = G::reduce(positive, Sum{}, 0.0f);
+    if (G::rank() == 0) {
+      dx[i * classes + label] = -positive * scale;
+      row_loss[i] = loss;
+    }
+  }
+}
+
+// Grid-stride over elements; each block leaves the sum of its elements' losses.
+__global__ void element_loss_block_kernel(LossKind kind, const float* __restrict__ x, const float* __restrict__ target,
+                                          long long n, float* __restrict__ dx, float* __restrict__ block_loss) {
+  const float scale = 1.0f / n;
+  float sum = 0.0f;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    sum += kind == LossKind::BceWithLogits ? bce_with_logits_element<float>(x[i], target[i], scale, dx + i)
+                                           : mse_element<float>(x[i], target[i], scale, dx + i);
+  sum = block_reduce(sum, Sum{}, 0.0f);
+  if (threadIdx.x == 0) block_loss[blockIdx.x] = sum;
+}
+
+// After the kernels that flag bad labels: waits for the flag (an 8-byte copy).
+std::int64_t first_bad_row(const Tensor& bad, long long rows) {
+  const std::int64_t flag = bad.to_vector_i64()[0];
+  return flag == 0 ? -1 : rows - flag;
+}
+
+constexpr int kBlock = 256, kMeanBlock = 1024;
+constexpr unsigned kMaxElementBlocks = 1024;  // enough to fill the GPU; fewer partial sums to add
+}  // namespace
+
+std::int64_t loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+  const int device = x.device().index;
+  cudaStream_t s = stream(device);
+  if (has_labels(kind)) {
+    const long long rows = x.size(0), classes = x.size(1);
+    Tensor row_loss = Tensor::empty({rows}, DType::F32, x.device());
+    Tensor bad = Tensor::zeros({1}, DType::I64, x.device());
+    row_loss_naive_kernel<<<grid_for(rows), kBlock, 0, s>>>(kind, x.data<float>(), y.data<std::int64_t>(), rows, classes,
+                                                            dx.data<float>(), row_loss.data<float>(),
+                                                            reinterpret_cast<Flag*>(bad.data<std::int64_t>()));
+    CUDL_CUDA_CALL(cudaGetLastError());
+    mean_serial_kernel<<<1, 1, 0, s>>>(row_loss.data<float>(), rows, rows, loss.data<float>());
+    CUDL_CUDA_CALL(cudaGetLastError());
+    return first_bad_row(bad, rows);
+  }
+  const long long n = x.numel();
+  Tensor element_loss = Tensor::empty({n}, DType::F32, x.device());
+  element_loss_naive_kernel<<<grid_for(n), kBlock, 0, s>>>(kind, x.data<float>(), y.data<float>(), n, dx.data<float>(),
+                                                           element_loss.data<float>());
+  CUDL_CUDA_CALL(cudaGetLastError());
+  mean_serial_kernel<<<1, 1, 0, s>>>(element_loss.data<float>(), n, n, loss.data<float>());
+  CUDL_CUDA_CALL(cudaGetLastError());
+  return -1;
+}
+
+std::int64_t loss_fused(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+  const int device = x.device().index;
+  cudaStream_t s = stream(device);
+  if (has_labels(kind)) {
+    const long long rows = x.size(0), classes = x.size(1);
+    Tensor row_loss = Tensor::zeros({rows}, DType::F32, x.device());  // rows with bad labels add 0
+    Tensor bad = Tensor::zeros({1}, DType::I64, x.device());
+    constexpr int rows_per_block = kBlock / kWarp;
+    const unsigned grid = grid_for((rows + rows_per_block - 1) / rows_per_block, 1);
+    Flag* flag = reinterpret_cast<Flag*>(bad.data<std::int64_t>());
+    if (kind == LossKind::CrossEntropy)
+      cross_entropy_warp_kernel<<<grid, kBlock, 0, s>>>(x.data<float>(), y.data<std::int64_t>(), rows, classes,
+                                                        dx.data<float>(), row_loss.data<float>(), flag);
+    else
+      svm_warp_kernel<<<grid, kBlock, 0, s>>>(x.data<float>(), y.data<std::int64_t>(), rows, classes, dx.data<float>(),
+                                              row_loss.data<float>(), flag);
+    CUDL_CUDA_CALL(cudaGetLastError());
+    mean_block_kernel<<<1, kMeanBlock, 0, s>>>(row_loss.data<float>(), rows, rows, loss.data<float>());
+    CUDL_CUDA_CALL(cudaGetLastError());
+    return first_bad_row(bad, rows);
+  }
+  const long long n = x.numel();
+  const unsigned grid = std::min(grid_for(n, kBlock), kMaxElementBlocks);
+  Tensor block_loss = Tensor::empty({grid}, DType::F32, x.device());
+  element_loss_block_kernel<<<grid, kBlock, 0, s>>>(kind, x.data<float>(), y.data<float>(), n, dx.data<float>(),
+                                                    block_loss.data<float>());
+  CUDL_CUDA_CALL(cudaGetLastError());
+  mean_block_kernel<<<1, kMeanBlock, 0, s>>>(block_loss.data<float>(), grid, n, loss.data<float>());
+  CUDL_CUDA_CALL(cudaGetLastError());
+  return -1;
+}
+
+}  // namespace cudl::cuda

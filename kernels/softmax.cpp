@@ -1,0 +1,108 @@
+// softmax: argument checks, dispatch, and the registry entry (with cuDNN as the
+// vendor implementation the benchmarks compare against).
+#include "kernels/softmax.h"
+
+#include <climits>
+
+#include "core/check.h"
+#include "kernels/cpu/softmax.h"
+#include "kernels/dispatch.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/softmax.h"
+#endif
+
+namespace cudl {
+
+namespace {
+void check_softmax_input(const char* name, const Tensor& t) {
+  check_float("softmax", name, t);
+  CUDL_CHECK(t.dim() >= 1, "softmax: expected ", name, " with at least one dimension, got ", t.str());
+}
+
+#if CUDL_WITH_CUDA
+// cuDNN describes tensors with int dimensions.
+void check_cudnn_dims(const Tensor& t) {
+  const std::int64_t cols = t.size(-1), rows = cols == 0 ? 0 : t.numel() / cols;
+  CUDL_CHECK(rows <= INT_MAX && cols <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX,
+             " rows and columns, got ", t.str());
+}
+#endif
+}  // namespace
+
+Tensor softmax_forward(const Tensor& x, Impl impl) {
+  check_softmax_input("x", x);
+  Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
+  switch (resolve_variant("softmax", x.device(), impl, /*has_vendor=*/true)) {
+    case Variant::CpuNaive: cpu::softmax_forward_naive(x, out); break;
+    case Variant::CpuFast: cpu::softmax_forward_omp(x, out); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::softmax_forward_naive(x, out); break;
+    case Variant::CudaFast: cuda::softmax_forward_warp(x, out); break;
+    case Variant::CudaVendor:
+      check_cudnn_dims(x);
+      cuda::softmax_forward_cudnn(x, out);
+      break;
+#endif
+    default: throw_no_impl("softmax", x.device(), impl);
+  }
+  return out;
+}
+
+Tensor softmax_backward(const Tensor& dout, const Tensor& out, Impl impl) {
+  check_softmax_input("out", out);
+  check_float("softmax", "dout", dout);
+  check_shape("softmax", "dout", dout, out.shape());
+  check_same_device("softmax", {{"out", &out}, {"dout", &dout}});
+  Tensor dx = Tensor::empty(out.shape(), DType::F32, out.device());
+  switch (resolve_variant("softmax", out.device(), impl, /*has_vendor=*/true)) {
+    case Variant::CpuNaive: cpu::softmax_backward_naive(dout, out, dx); break;
+    case Variant::CpuFast: cpu::softmax_backward_omp(dout, out, dx); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::softmax_backward_naive(dout, out, dx); break;
+    case Variant::CudaFast: cuda::softmax_backward_warp(dout, out, dx); break;
+    case Variant::CudaVendor:
+      check_cudnn_dims(out);
+      cuda::softmax_backward_cudnn(dout, out, dx);
+      break;
+#endif
+    default: throw_no_impl("softmax", out.device(), impl);
+  }
+  return dx;
+}
+
+OpDef softmax_op_def() {
+  OpDef def;
+  def.name = "softmax";
+  def.implementations = standard_implementations();
+  def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
+  def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
+    Tensor x = input_on("softmax", in, "x", device);
+    TensorMap results;
+    Tensor out = softmax_forward(x, impl);
+    put_result(results, "out", out);
+    if (backward) put_result(results, "dx", softmax_backward(upstream_gradient(in, out, device), out, impl));
+    return results;
+  };
+  // Per element: subtract, exp, add, scale.
+  def.flops = [](const TensorMap& in, const Attrs&) { return 4.0 * static_cast<double>(in.at("x").numel()); };
+  def.bytes = [](const TensorMap& in, const Attrs&) { return 8.0 * static_cast<double>(in.at("x").numel()); };
+  using K = InputSpec::Kind;
+  // Column counts cover every CUDA path: shorter than a warp, exactly a warp,
+  // the warp path's limit, and block-per-row rows; row counts that do not fill a block.
+  def.cases = {
+      {"row_of_7", {{"x", {5, 7}, K::Normal}}, {}},
+      {"cols_32", {{"x", {13, 32}, K::Normal}}, {}},
+      {"cols_1000", {{"x", {9, 1000}, K::Normal}}, {}},
+      {"cols_1024", {{"x", {3, 1024}, K::Normal}}, {}},
+      {"cols_1025", {{"x", {3, 1025}, K::Normal}}, {}},
+      {"cols_5000", {{"x", {4, 5000}, K::Normal}}, {}},
+      {"classifier_scores", {{"x", {128, 10}, K::Normal}}, {}},
+      {"attention_scores", {{"x", {2, 4, 16, 16}, K::Normal}}, {}},
+      {"large_short_rows", {{"x", {1 << 20, 64}, K::Normal}}, {}, true},
+      {"large_long_rows", {{"x", {4096, 16384}, K::Normal}}, {}, true},
+  };
+  return def;
+}
+
+}  // namespace cudl
