@@ -7,7 +7,10 @@
 // means nothing; such coordinates are recognised because the one-sided slopes
 // (L(v + h) - L(v)) / h and (L(v) - L(v - h)) / h disagree, and skipped. The
 // error of a tensor is ||numeric - analytic|| / max(||numeric||, ||analytic||)
-// over its checked coordinates; the report keeps the worst tensor.
+// over its checked coordinates, where the denominator is at least
+// `absolute_floor` per coordinate (RMS): a gradient that is truly zero, like a
+// bias feeding batch norm, then compares float32 noise with noise and passes.
+// The report keeps the worst tensor.
 //
 // Everything runs in float32 (cudl's dtype), so h is larger than CS231n's 1e-5:
 // 1e-2 keeps float32 rounding of L (~1e-7 relative) well below the differences.
@@ -29,6 +32,7 @@ struct GradCheckOptions {
   double h = 1e-2;
   std::int64_t coords_per_tensor = 24;  // sampled coordinates of x and of each parameter
   double kink_tolerance = 0.05;          // one-sided slopes further apart than this (relative) mark a kink
+  double absolute_floor = 1e-3;
   std::uint64_t seed = 7;
   std::function<void()> before_forward;  // e.g. rewind a dropout Generator so every pass draws the same mask
 };
@@ -97,7 +101,8 @@ inline GradCheckReport gradcheck(Module& m, Tensor& x, const GradCheckOptions& o
       analytic_norm += analytic * analytic;
       ++report.checked;
     }
-    const double error = std::sqrt(diff) / std::max({std::sqrt(numeric_norm), std::sqrt(analytic_norm), 1e-12});
+    const double floor = o.absolute_floor * std::sqrt(static_cast<double>(std::max<std::size_t>(coords.size(), 1)));
+    const double error = std::sqrt(diff) / std::max({std::sqrt(numeric_norm), std::sqrt(analytic_norm), floor});
     if (error > report.max_error || report.worst.empty()) {
       report.max_error = std::max(report.max_error, error);
       report.worst = t.name;

@@ -82,7 +82,7 @@ TEST(Sequential, NamesChildrenLikeTorch) {
 
 TEST(BatchNormLayer, TrainUpdatesRunningStatsEvalUsesThem) {
   BatchNorm1d bn(2);
-  const Tensor x = Tensor::from_vector({1, 10, 3, 20, 5, 30}, {3, 2});
+  const Tensor x = Tensor::from_vector(std::vector<float>{1, 10, 3, 20, 5, 30}, {3, 2});
   bn.forward(x);
   // PyTorch's momentum 0.1: running_mean = 0.9 * 0 + 0.1 * batch mean.
   const std::vector<float> mean = bn.running_mean.to_vector();

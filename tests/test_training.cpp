@@ -101,7 +101,9 @@ TEST(ModelGradcheck, FullBackwardAtSmallSizes) {
       auto model = build_model(c, 3);
       Generator gen(4);
       Tensor x = randn({6, 1, 8, 8}, gen);
-      const test::GradCheckReport r = test::gradcheck(*model, x);
+      test::GradCheckOptions o;
+      o.h = 1e-3;  // deep stacks of relu, max pool and batch norm are far from linear over 1e-2
+      const test::GradCheckReport r = test::gradcheck(*model, x, o);
       EXPECT_LT(r.max_error, 2e-2) << kind << " norm " << norm << ": worst tensor " << r.worst;
       EXPECT_GT(r.checked, 3 * r.skipped) << kind;
     }
@@ -112,6 +114,7 @@ TEST(ModelLoss, InitialLossIsLnClassesForSmallWeights) {
   for (const char* kind : {"three_layer", "deep", "fcnet"}) {
     ModelConfig c = ModelConfig::defaults(kind);
     c.weight_scale = 1e-3f;
+    c.norm = "none";  // batch norm would rescale the small activations back to 1
     auto model = build_model(c, 1);
     Generator gen(2);
     const Tensor x = randn({20, 1, 28, 28}, gen);
