@@ -15,92 +15,132 @@
 namespace cudl {
 
 namespace {
-// w, dw and every state tensor: float32, one shape, one device.
-void check_update_args(const char* op, const Tensor& w, const Tensor& dw,
-                       std::initializer_list<std::pair<const char*, const Tensor*>> states) {
-  check_float(op, "w", w);
-  check_float(op, "dw", dw);
-  check_shape(op, "dw", dw, w.shape());
-  check_same_device(op, {{"w", &w}, {"dw", &dw}});
-  for (const auto& [name, t] : states) {
-    check_float(op, name, *t);
-    check_shape(op, name, *t, w.shape());
-    check_same_device(op, {{"w", &w}, {name, t}});
-  }
-}
-
 void check_finite_hyper(const char* op, const char* name, float value) {
   CUDL_CHECK(std::isfinite(value), op, ": expected a finite ", name, ", got ", value);
 }
 
-// Runs `Rule` on the implementation asked for. `make(T{})` builds the rule in
-// precision T (double for the naive references, float for the fast paths).
+// Runs `Rule` over `params` on the implementation asked for. `make(T{})` builds
+// the rule in precision T (double for the naive references, float for the fast
+// paths). Every entry was checked by the caller; all are on one device.
 template <template <typename> class Rule, class Make>
-void dispatch_update(const char* op, Impl impl, Tensor& w, const Tensor& dw, Tensor* s0, Tensor* s1, Make make) {
-  const Device device = w.device();
-  float* pw = w.data<float>();
-  const float* pg = dw.data<float>();
-  float* p0 = s0 ? s0->data<float>() : nullptr;
-  float* p1 = s1 ? s1->data<float>() : nullptr;
-  const std::int64_t n = w.numel();
+void dispatch_update(const char* op, Impl impl, const std::vector<ParamUpdate>& params, Make make) {
+  if (params.empty()) return;
+  const Device device = params.front().w->device();
   const bool cpu = device.is_cpu();
-  if (cpu && impl == Impl::Naive) {
-    cpu::optimizer_update_naive<Rule>(make(double{}), pw, pg, p0, p1, n);
-  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
-    cpu::optimizer_update_fused<Rule>(make(float{}), pw, pg, p0, p1, n);
+  auto data = [](Tensor* t) { return t ? t->data<float>() : nullptr; };
+  if (cpu && (impl == Impl::Naive || impl == Impl::Fast || impl == Impl::Auto)) {
+    for (const ParamUpdate& p : params) {
+      float *w = p.w->data<float>(), *s0 = data(p.state0), *s1 = data(p.state1);
+      const float* g = p.dw->data<float>();
+      if (impl == Impl::Naive)
+        cpu::optimizer_update_naive<Rule>(make(double{}), w, g, s0, s1, p.w->numel());
+      else
+        cpu::optimizer_update_fused<Rule>(make(float{}), w, g, s0, s1, p.w->numel());
+    }
 #if CUDL_WITH_CUDA
   } else if (!cpu && impl == Impl::Naive) {
-    cuda::optimizer_update_naive<Rule>(device.index, make(double{}), pw, pg, p0, p1, n);
+    for (const ParamUpdate& p : params)
+      cuda::optimizer_update_naive<Rule>(device.index, make(double{}),
+                                         {p.w->data<float>(), p.dw->data<float>(), data(p.state0), data(p.state1),
+                                          p.w->numel()});
   } else if (!cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
-    cuda::optimizer_update_fused<Rule>(device.index, make(float{}), pw, pg, p0, p1, n);
+    // Big parameters fill the GPU on their own; the small ones share launches.
+    constexpr std::int64_t kOwnLaunch = 1 << 20;
+    std::vector<cuda::UpdateArrays> small;
+    for (const ParamUpdate& p : params) {
+      const cuda::UpdateArrays arrays{p.w->data<float>(), p.dw->data<float>(), data(p.state0), data(p.state1),
+                                      p.w->numel()};
+      if (arrays.n >= kOwnLaunch || params.size() == 1)
+        cuda::optimizer_update_fused<Rule>(device.index, make(float{}), arrays);
+      else
+        small.push_back(arrays);
+    }
+    if (!small.empty()) cuda::optimizer_update_multi<Rule>(device.index, make(float{}), small);
 #endif
   } else {
     throw_no_impl(op, device, impl);
   }
 }
+
+// Every entry: w, dw and the rule's state tensors (named as in the rule), all
+// float32 of one shape; all entries on one device.
+void check_multi(const char* op, const std::vector<ParamUpdate>& params, std::initializer_list<const char*> states) {
+  for (const ParamUpdate& p : params) {
+    CUDL_CHECK(p.w && p.dw, op, ": a parameter entry has no w or dw");
+    CUDL_CHECK((states.size() >= 1) == (p.state0 != nullptr) && (states.size() >= 2) == (p.state1 != nullptr), op,
+               ": expected ", states.size(), " state tensors per parameter");
+    check_float(op, "w", *p.w);
+    check_float(op, "dw", *p.dw);
+    check_shape(op, "dw", *p.dw, p.w->shape());
+    check_same_device(op, {{"w", params.front().w}, {"w", p.w}, {"dw", p.dw}});
+    const Tensor* state[2] = {p.state0, p.state1};
+    std::size_t k = 0;
+    for (const char* name : states) {
+      const Tensor* s = state[k++];
+      check_float(op, name, *s);
+      check_shape(op, name, *s, p.w->shape());
+      check_same_device(op, {{"w", p.w}, {name, s}});
+    }
+  }
+}
 }  // namespace
 
-void sgd_update(Tensor& w, const Tensor& dw, float lr, Impl impl) {
-  check_update_args("sgd", w, dw, {});
+void sgd_update_multi(const std::vector<ParamUpdate>& params, float lr, Impl impl) {
+  check_multi("sgd", params, {});
   check_finite_hyper("sgd", "lr", lr);
-  dispatch_update<rules::Sgd>("sgd", impl, w, dw, nullptr, nullptr,
-                              [&](auto t) { return rules::Sgd<decltype(t)>{decltype(t)(lr)}; });
+  dispatch_update<rules::Sgd>("sgd", impl, params, [&](auto t) { return rules::Sgd<decltype(t)>{decltype(t)(lr)}; });
 }
 
-void sgd_momentum_update(Tensor& w, const Tensor& dw, Tensor& velocity, float lr, float momentum, Impl impl) {
-  check_update_args("sgd_momentum", w, dw, {{"velocity", &velocity}});
+void sgd_momentum_update_multi(const std::vector<ParamUpdate>& params, float lr, float momentum, Impl impl) {
+  check_multi("sgd_momentum", params, {"velocity"});
   check_finite_hyper("sgd_momentum", "lr", lr);
   CUDL_CHECK(momentum >= 0.0f && momentum < 1.0f, "sgd_momentum: expected momentum in [0, 1), got ", momentum);
-  dispatch_update<rules::SgdMomentum>("sgd_momentum", impl, w, dw, &velocity, nullptr, [&](auto t) {
+  dispatch_update<rules::SgdMomentum>("sgd_momentum", impl, params, [&](auto t) {
     using T = decltype(t);
     return rules::SgdMomentum<T>{T(lr), T(momentum)};
   });
 }
 
-void rmsprop_update(Tensor& w, const Tensor& dw, Tensor& cache, float lr, float decay_rate, float eps, Impl impl) {
-  check_update_args("rmsprop", w, dw, {{"cache", &cache}});
+void rmsprop_update_multi(const std::vector<ParamUpdate>& params, float lr, float decay_rate, float eps, Impl impl) {
+  check_multi("rmsprop", params, {"cache"});
   check_finite_hyper("rmsprop", "lr", lr);
   CUDL_CHECK(decay_rate >= 0.0f && decay_rate < 1.0f, "rmsprop: expected decay_rate in [0, 1), got ", decay_rate);
   CUDL_CHECK(eps > 0.0f, "rmsprop: expected eps > 0, got ", eps);
-  dispatch_update<rules::RmsProp>("rmsprop", impl, w, dw, &cache, nullptr, [&](auto t) {
+  dispatch_update<rules::RmsProp>("rmsprop", impl, params, [&](auto t) {
     using T = decltype(t);
     return rules::RmsProp<T>{T(lr), T(decay_rate), T(eps)};
   });
 }
 
-void adam_update(Tensor& w, const Tensor& dw, Tensor& m, Tensor& v, float lr, float beta1, float beta2, float eps,
-                 std::int64_t step, float weight_decay, Impl impl) {
+void adam_update_multi(const std::vector<ParamUpdate>& params, float lr, float beta1, float beta2, float eps,
+                       std::int64_t step, float weight_decay, Impl impl) {
   const char* op = weight_decay > 0.0f ? "adamw" : "adam";
-  check_update_args(op, w, dw, {{"m", &m}, {"v", &v}});
+  check_multi(op, params, {"m", "v"});
   check_finite_hyper(op, "lr", lr);
   CUDL_CHECK(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f, op,
              ": expected beta1 and beta2 in [0, 1), got ", beta1, " and ", beta2);
   CUDL_CHECK(eps > 0.0f, op, ": expected eps > 0, got ", eps);
   CUDL_CHECK(step >= 1, op, ": expected the 1-based step index >= 1, got ", step);
   CUDL_CHECK(weight_decay >= 0.0f, op, ": expected weight_decay >= 0, got ", weight_decay);
-  dispatch_update<rules::Adam>(op, impl, w, dw, &m, &v, [&](auto t) {
+  dispatch_update<rules::Adam>(op, impl, params, [&](auto t) {
     return rules::Adam<decltype(t)>::make(lr, beta1, beta2, eps, step, weight_decay);
   });
+}
+
+// The single-tensor updates are lists of one.
+void sgd_update(Tensor& w, const Tensor& dw, float lr, Impl impl) { sgd_update_multi({{&w, &dw}}, lr, impl); }
+
+void sgd_momentum_update(Tensor& w, const Tensor& dw, Tensor& velocity, float lr, float momentum, Impl impl) {
+  sgd_momentum_update_multi({{&w, &dw, &velocity}}, lr, momentum, impl);
+}
+
+void rmsprop_update(Tensor& w, const Tensor& dw, Tensor& cache, float lr, float decay_rate, float eps, Impl impl) {
+  rmsprop_update_multi({{&w, &dw, &cache}}, lr, decay_rate, eps, impl);
+}
+
+void adam_update(Tensor& w, const Tensor& dw, Tensor& m, Tensor& v, float lr, float beta1, float beta2, float eps,
+                 std::int64_t step, float weight_decay, Impl impl) {
+  adam_update_multi({{&w, &dw, &m, &v}}, lr, beta1, beta2, eps, step, weight_decay, impl);
 }
 
 double sum_of_squares(const std::vector<const Tensor*>& tensors, Impl impl) {

@@ -23,6 +23,26 @@ void rmsprop_update(Tensor& w, const Tensor& dw, Tensor& cache, float lr, float 
 void adam_update(Tensor& w, const Tensor& dw, Tensor& m, Tensor& v, float lr, float beta1, float beta2, float eps,
                  std::int64_t step, float weight_decay = 0.0f, Impl impl = Impl::Auto);
 
+// The same rule applied to many parameters (an optimizer's step): on CUDA the
+// small ones share one launch per 96 chunks of 32K elements, their pointers
+// passed in the kernel's arguments (no copy, no sync); parameters of 1M elements
+// or more get the single-tensor kernel. Elsewhere: the single-tensor update per
+// entry. `state0` / `state1` are the rule's state as in the calls above
+// (velocity; cache; m, v) and stay null where the rule has none.
+struct ParamUpdate {
+  Tensor* w;
+  const Tensor* dw;
+  Tensor* state0 = nullptr;
+  Tensor* state1 = nullptr;
+};
+void sgd_update_multi(const std::vector<ParamUpdate>& params, float lr, Impl impl = Impl::Auto);
+void sgd_momentum_update_multi(const std::vector<ParamUpdate>& params, float lr, float momentum,
+                               Impl impl = Impl::Auto);
+void rmsprop_update_multi(const std::vector<ParamUpdate>& params, float lr, float decay_rate, float eps,
+                          Impl impl = Impl::Auto);
+void adam_update_multi(const std::vector<ParamUpdate>& params, float lr, float beta1, float beta2, float eps,
+                       std::int64_t step, float weight_decay = 0.0f, Impl impl = Impl::Auto);
+
 // Gradient clipping's two halves: sum over all tensors of sum(x^2), and x *= scale.
 // On CUDA every tensor's partial sum is accumulated on the device and read back
 // with one copy, so the cost does not grow with a host sync per tensor.

@@ -25,23 +25,26 @@ Optimizer::Optimizer(std::vector<Parameter*> params, float lr, float weight_deca
 }
 
 void Optimizer::step() {
-  const std::int64_t step_index = steps_ + 1;
-  std::vector<Tensor*> state(slots_.size());
+  std::vector<ParamUpdate> updates, l2_terms;
   for (Parameter* p : params_) {
     CUDL_CHECK(p->grad.defined() && p->grad.shape() == p->value.shape(), name(), ": parameter '", p->name,
                "' has no gradient of its shape ", shape_str(p->value.shape()),
                p->grad.defined() ? ", got " + p->grad.str() : std::string());
-    if (weight_decay_ > 0.0f && applies_l2_to_gradient())
-      sgd_update(p->grad, p->value, -weight_decay_, impl_);  // grad -= (-wd) * w, i.e. grad += wd * w
+    ParamUpdate u{&p->value, &p->grad};
+    Tensor** state[2] = {&u.state0, &u.state1};
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       auto [it, created] = state_.try_emplace(slots_[s] + "." + p->name);
       if (created) it->second = Tensor::zeros(p->value.shape(), DType::F32, p->value.device());
       if (it->second.device() != p->value.device()) it->second = it->second.to(p->value.device());
-      state[s] = &it->second;
+      *state[s] = &it->second;
     }
-    update(*p, state, step_index);
+    updates.push_back(u);
+    l2_terms.push_back({&p->grad, &p->value});
   }
-  steps_ = step_index;
+  // grad -= (-wd) * w, i.e. grad += wd * w: the SGD rule with a negative rate.
+  if (weight_decay_ > 0.0f && applies_l2_to_gradient()) sgd_update_multi(l2_terms, -weight_decay_, impl_);
+  update(updates, steps_ + 1);
+  ++steps_;
 }
 
 TensorMap Optimizer::state_dict() const {
@@ -107,8 +110,8 @@ SGD::SGD(std::vector<Parameter*> params, float lr, float weight_decay)
 std::string SGD::describe() const {
   return format_hyper(name(), {{"lr", learning_rate()}, {"weight_decay", weight_decay()}});
 }
-void SGD::update(Parameter& p, std::vector<Tensor*>&, std::int64_t) {
-  sgd_update(p.value, p.grad, learning_rate(), impl_);
+void SGD::update(const std::vector<ParamUpdate>& params, std::int64_t) {
+  sgd_update_multi(params, learning_rate(), impl_);
 }
 
 SGDMomentum::SGDMomentum(std::vector<Parameter*> params, float lr, float momentum, float weight_decay)
@@ -116,8 +119,8 @@ SGDMomentum::SGDMomentum(std::vector<Parameter*> params, float lr, float momentu
 std::string SGDMomentum::describe() const {
   return format_hyper(name(), {{"lr", learning_rate()}, {"momentum", momentum_}, {"weight_decay", weight_decay()}});
 }
-void SGDMomentum::update(Parameter& p, std::vector<Tensor*>& state, std::int64_t) {
-  sgd_momentum_update(p.value, p.grad, *state[0], learning_rate(), momentum_, impl_);
+void SGDMomentum::update(const std::vector<ParamUpdate>& params, std::int64_t) {
+  sgd_momentum_update_multi(params, learning_rate(), momentum_, impl_);
 }
 
 RMSprop::RMSprop(std::vector<Parameter*> params, float lr, float decay_rate, float eps, float weight_decay)
@@ -128,8 +131,8 @@ std::string RMSprop::describe() const {
                                {"eps", eps_},
                                {"weight_decay", weight_decay()}});
 }
-void RMSprop::update(Parameter& p, std::vector<Tensor*>& state, std::int64_t) {
-  rmsprop_update(p.value, p.grad, *state[0], learning_rate(), decay_rate_, eps_, impl_);
+void RMSprop::update(const std::vector<ParamUpdate>& params, std::int64_t) {
+  rmsprop_update_multi(params, learning_rate(), decay_rate_, eps_, impl_);
 }
 
 Adam::Adam(std::vector<Parameter*> params, float lr, float beta1, float beta2, float eps, float weight_decay)
@@ -141,16 +144,14 @@ std::string Adam::describe() const {
                                {"eps", eps_},
                                {"weight_decay", weight_decay()}});
 }
-void Adam::update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) {
-  adam_update(p.value, p.grad, *state[0], *state[1], learning_rate(), beta1_, beta2_, eps_, step, 0.0f, impl_);
+void Adam::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
+  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, 0.0f, impl_);
 }
 
 AdamW::AdamW(std::vector<Parameter*> params, float lr, float beta1, float beta2, float eps, float weight_decay)
     : Adam(std::move(params), lr, beta1, beta2, eps, weight_decay) {}
-std::string AdamW::describe() const { return "adamw" + Adam::describe().substr(4); }
-void AdamW::update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) {
-  adam_update(p.value, p.grad, *state[0], *state[1], learning_rate(), beta1_, beta2_, eps_, step, weight_decay(),
-              impl_);
+void AdamW::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
+  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, weight_decay(), impl_);
 }
 
 // ---- factory ----

@@ -19,6 +19,7 @@
 
 #include "core/tensor.h"
 #include "kernels/backend.h"
+#include "kernels/optimizer_update.h"
 #include "layers/module.h"
 
 namespace cudl {
@@ -62,9 +63,10 @@ class Optimizer {
  protected:
   // `slots`: the state each parameter carries ("velocity"; "m", "v"), in order.
   Optimizer(std::vector<Parameter*> params, float lr, float weight_decay, std::vector<std::string> slots);
-  // One parameter's update; `state` holds the slots in the order given above.
-  // `step` is 1-based: the index of the step being taken.
-  virtual void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) = 0;
+  // Updates every parameter in one call (one launch for the small ones on CUDA);
+  // each entry's state0/state1 are its slots in the order given above. `step` is
+  // 1-based: the index of the step being taken.
+  virtual void update(const std::vector<ParamUpdate>& params, std::int64_t step) = 0;
   // False for AdamW, whose decay is decoupled and done inside its update.
   virtual bool applies_l2_to_gradient() const { return true; }
 
@@ -88,7 +90,7 @@ class SGD final : public Optimizer {
   std::string describe() const override;
 
  protected:
-  void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) override;
+  void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
 };
 
 class SGDMomentum final : public Optimizer {
@@ -99,7 +101,7 @@ class SGDMomentum final : public Optimizer {
   std::string describe() const override;
 
  protected:
-  void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) override;
+  void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
 
  private:
   float momentum_;
@@ -113,7 +115,7 @@ class RMSprop final : public Optimizer {
   std::string describe() const override;
 
  protected:
-  void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) override;
+  void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
 
  private:
   float decay_rate_, eps_;
@@ -128,7 +130,7 @@ class Adam : public Optimizer {
   std::string describe() const override;
 
  protected:
-  void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) override;
+  void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
   float beta1_, beta2_, eps_;
 };
 
@@ -138,10 +140,9 @@ class AdamW final : public Adam {
   explicit AdamW(std::vector<Parameter*> params, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
                  float eps = 1e-8f, float weight_decay = 1e-2f);
   std::string name() const override { return "adamw"; }
-  std::string describe() const override;
 
  protected:
-  void update(Parameter& p, std::vector<Tensor*>& state, std::int64_t step) override;
+  void update(const std::vector<ParamUpdate>& params, std::int64_t step) override;
   bool applies_l2_to_gradient() const override { return false; }
 };
 

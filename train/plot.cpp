@@ -215,7 +215,7 @@ void write_line_plot(const std::string& path, const std::vector<Series>& series,
     for (std::size_t i = 0; i < s.y.size(); ++i)
       if (std::isfinite(s.y[i])) xr.add(x_of(s, i)), yr.add(s.y[i]);
   }
-  xr.settle(0.0);
+  xr.settle(0.02);
   yr.settle(0.05);
 
   Canvas canvas(options.width, options.height, kWhite);
@@ -269,7 +269,20 @@ void write_line_plot(const std::string& path, const std::vector<Series>& series,
   for (const Series& s : series)
     if (!s.label.empty()) ++rows, widest = std::max(widest, text_width(s.label, 1));
   if (rows > 0) {
-    const int w = widest + 40, h = rows * 14 + 8, x0 = right - w - 8, y0 = top + 8;
+    // In whichever corner of the axes covers the fewest data points.
+    const int w = widest + 40, h = rows * 14 + 8;
+    int x0 = right - w - 8, y0 = top + 8;
+    std::size_t fewest = std::numeric_limits<std::size_t>::max();
+    for (const auto& [cx, cy] : {std::pair{right - w - 8, top + 8}, std::pair{left + 8, top + 8},
+                                 std::pair{right - w - 8, bottom - h - 8}, std::pair{left + 8, bottom - h - 8}}) {
+      std::size_t covered = 0;
+      for (const Series& s : series)
+        for (std::size_t i = 0; i < s.y.size(); ++i) {
+          const int x = px(x_of(s, i)), y = std::isfinite(s.y[i]) ? py(s.y[i]) : -1;
+          covered += x >= cx - 4 && x <= cx + w + 4 && y >= cy - 4 && y <= cy + h + 4;
+        }
+      if (covered < fewest) fewest = covered, x0 = cx, y0 = cy;
+    }
     canvas.fill_rect(x0, y0, w, h, kWhite);
     canvas.line(x0, y0, x0 + w, y0, kAxis), canvas.line(x0, y0 + h, x0 + w, y0 + h, kAxis);
     canvas.line(x0, y0, x0, y0 + h, kAxis), canvas.line(x0 + w, y0, x0 + w, y0 + h, kAxis);

@@ -221,13 +221,13 @@ void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
     }
     pmean[c] = static_cast<float>(mean);
     pinv[c] = static_cast<float>(inv_std);
-    // out = x * scale + shift_out, one multiply-add per element.
-    const float scale = static_cast<float>(pg[c] * inv_std);
-    const float offset = static_cast<float>(pb[c] - mean * pg[c] * inv_std);
+    // (x - mean) first: folding mean into the offset would cancel catastrophically
+    // when inv_std is large (near-constant channels).
+    const float mean_f = pmean[c], scale = static_cast<float>(pg[c] * inv_std), offset = pb[c];
     for (std::int64_t i = 0; i < n; ++i) {
       const float* row = px + i * plane + c * s;
       float* orow = out + i * plane + c * s;
-      for (std::int64_t j = 0; j < s; ++j) orow[j] = row[j] * scale + offset;
+      for (std::int64_t j = 0; j < s; ++j) orow[j] = (row[j] - mean_f) * scale + offset;
     }
   }
 }
@@ -326,11 +326,11 @@ void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
     pinv[seg] = static_cast<float>(inv_std);
     float* os = out + seg * m;
     const std::int64_t first_channel = (seg % groups) * group_channels;
+    const float mean = pmean[seg];
     for (std::int64_t cg = 0; cg < group_channels; ++cg) {
       const std::int64_t c = first_channel + cg;
-      const float scale = static_cast<float>(pg[c] * inv_std);
-      const float offset = static_cast<float>(pb[c] - mo.mean * pg[c] * inv_std);
-      for (std::int64_t j = cg * s; j < (cg + 1) * s; ++j) os[j] = xs[j] * scale + offset;
+      const float scale = static_cast<float>(pg[c] * inv_std), offset = pb[c];
+      for (std::int64_t j = cg * s; j < (cg + 1) * s; ++j) os[j] = (xs[j] - mean) * scale + offset;
     }
   }
 }

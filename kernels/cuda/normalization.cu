@@ -327,6 +327,9 @@ Segments segments_of(const Tensor& x, long long groups) {
 
 // kThreads threads share a segment: 32 (one warp, kBlock/32 segments per block)
 // or kBlock (the whole block).
+// Channel of value k within its group; layer norm (S == 1) skips the division.
+__device__ inline unsigned channel_in_group(unsigned k, unsigned s) { return s == 1 ? k : k / s; }
+
 template <int kThreads>
 __device__ inline Sums segment_sum(Sums v) {
   if constexpr (kThreads == 32)
@@ -362,7 +365,10 @@ __global__ void group_norm_forward_kernel(const float* x, const float* gamma, co
     const float* g = gamma + (seg % sg.groups) * sg.group_channels;
     const float* b = beta + (seg % sg.groups) * sg.group_channels;
     float* os = out + seg * sg.m;
-    for (unsigned k = lane; k < m; k += kThreads) os[k] = (xs[k] - mean) * (inv_std * g[k / s]) + b[k / s];
+    for (unsigned k = lane; k < m; k += kThreads) {
+      const unsigned c = channel_in_group(k, s);
+      os[k] = (xs[k] - mean) * (inv_std * g[c]) + b[c];
+    }
   }
 }
 
@@ -379,7 +385,7 @@ __global__ void group_norm_dx_kernel(const float* dy, const float* x, const floa
     const float mean = mean_in[seg], inv_std = inv_std_in[seg];
     Sums acc{0.0, 0.0};
     for (unsigned k = lane; k < m; k += kThreads) {
-      const float dxhat = dys[k] * g[k / s];
+      const float dxhat = dys[k] * g[channel_in_group(k, s)];
       acc.a += dxhat;
       acc.b += double(dxhat) * ((xs[k] - mean) * inv_std);
     }
@@ -388,7 +394,7 @@ __global__ void group_norm_dx_kernel(const float* dy, const float* x, const floa
     float* dxs = dx + seg * sg.m;
     for (unsigned k = lane; k < m; k += kThreads) {
       const float xhat = (xs[k] - mean) * inv_std;
-      dxs[k] = inv_std * (dys[k] * g[k / s] - mean_dxhat - xhat * mean_dxhat_xhat);
+      dxs[k] = inv_std * (dys[k] * g[channel_in_group(k, s)] - mean_dxhat - xhat * mean_dxhat_xhat);
     }
   }
 }

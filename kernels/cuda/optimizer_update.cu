@@ -8,23 +8,48 @@ namespace cudl::cuda {
 
 namespace {
 template <class Rule>
-__global__ void update_naive_kernel(Rule rule, float* w, const float* g, float* s0, float* s1, long long n) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-    double wi = w[i], a = s0 ? s0[i] : 0.0, b = s1 ? s1[i] : 0.0;
-    rule(wi, (double)g[i], a, b);
-    w[i] = (float)wi;
-    if (s0) s0[i] = (float)a;
-    if (s1) s1[i] = (float)b;
+__global__ void update_naive_kernel(Rule rule, UpdateArrays p) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < p.n; i += (long long)gridDim.x * blockDim.x) {
+    double w = p.w[i], a = p.s0 ? p.s0[i] : 0.0, b = p.s1 ? p.s1[i] : 0.0;
+    rule(w, (double)p.g[i], a, b);
+    p.w[i] = (float)w;
+    if (p.s0) p.s0[i] = (float)a;
+    if (p.s1) p.s1[i] = (float)b;
   }
 }
 
-// Elements [begin, end) one at a time: the unaligned case and the float4 tail.
+// Updates p's n elements, this thread taking elements first, first + stride, ...
+// With every array 16-byte aligned it moves float4s and finishes a scalar tail.
 template <class Rule>
-__device__ __forceinline__ void update_scalar(const Rule& rule, float* w, const float* g, float* s0, float* s1,
-                                              long long begin, long long end) {
+__device__ __forceinline__ void update_span(const Rule& rule, const UpdateArrays& p, long long first,
+                                            long long stride) {
   constexpr int states = Rule::kStates;
-  for (long long i = begin + blockIdx.x * (long long)blockDim.x + threadIdx.x; i < end;
-       i += (long long)gridDim.x * blockDim.x) {
+  float* __restrict__ w = p.w;
+  const float* __restrict__ g = p.g;
+  float* __restrict__ s0 = p.s0;
+  float* __restrict__ s1 = p.s1;
+  const bool vectorised = ((reinterpret_cast<std::uintptr_t>(w) | reinterpret_cast<std::uintptr_t>(g) |
+                            reinterpret_cast<std::uintptr_t>(s0) | reinterpret_cast<std::uintptr_t>(s1)) % 16) == 0;
+  long long scalar_begin = 0;
+  if (vectorised) {
+    const long long n4 = p.n / 4;
+    for (long long i = first; i < n4; i += stride) {
+      float4 wv = reinterpret_cast<float4*>(w)[i];
+      const float4 gv = reinterpret_cast<const float4*>(g)[i];
+      float4 av = make_float4(0, 0, 0, 0), bv = make_float4(0, 0, 0, 0);
+      if constexpr (states >= 1) av = reinterpret_cast<float4*>(s0)[i];
+      if constexpr (states >= 2) bv = reinterpret_cast<float4*>(s1)[i];
+      rule(wv.x, gv.x, av.x, bv.x);
+      rule(wv.y, gv.y, av.y, bv.y);
+      rule(wv.z, gv.z, av.z, bv.z);
+      rule(wv.w, gv.w, av.w, bv.w);
+      reinterpret_cast<float4*>(w)[i] = wv;
+      if constexpr (states >= 1) reinterpret_cast<float4*>(s0)[i] = av;
+      if constexpr (states >= 2) reinterpret_cast<float4*>(s1)[i] = bv;
+    }
+    scalar_begin = n4 * 4;
+  }
+  for (long long i = scalar_begin + first; i < p.n; i += stride) {
     float wi = w[i], a = 0.0f, b = 0.0f;
     if constexpr (states >= 1) a = s0[i];
     if constexpr (states >= 2) b = s1[i];
@@ -36,36 +61,22 @@ __device__ __forceinline__ void update_scalar(const Rule& rule, float* w, const 
 }
 
 template <class Rule>
-__global__ void update_fused_kernel(Rule rule, float* __restrict__ w, const float* __restrict__ g,
-                                    float* __restrict__ s0, float* __restrict__ s1, long long n, bool vectorised) {
-  constexpr int states = Rule::kStates;
-  if (!vectorised) {
-    update_scalar(rule, w, g, s0, s1, 0, n);
-    return;
-  }
-  const long long n4 = n / 4;
-  float4* w4 = reinterpret_cast<float4*>(w);
-  const float4* g4 = reinterpret_cast<const float4*>(g);
-  float4* a4 = reinterpret_cast<float4*>(s0);
-  float4* b4 = reinterpret_cast<float4*>(s1);
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n4; i += (long long)gridDim.x * blockDim.x) {
-    float4 wv = w4[i];
-    const float4 gv = g4[i];
-    float4 av = make_float4(0, 0, 0, 0), bv = make_float4(0, 0, 0, 0);
-    if constexpr (states >= 1) av = a4[i];
-    if constexpr (states >= 2) bv = b4[i];
-    rule(wv.x, gv.x, av.x, bv.x);
-    rule(wv.y, gv.y, av.y, bv.y);
-    rule(wv.z, gv.z, av.z, bv.z);
-    rule(wv.w, gv.w, av.w, bv.w);
-    w4[i] = wv;
-    if constexpr (states >= 1) a4[i] = av;
-    if constexpr (states >= 2) b4[i] = bv;
-  }
-  update_scalar(rule, w, g, s0, s1, n4 * 4, n);
+__global__ void update_fused_kernel(Rule rule, UpdateArrays p) {
+  update_span(rule, p, blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+// Kernel arguments are limited to 4 KiB: 96 chunks of 40 bytes plus the rule fit.
+constexpr int kMaxChunks = 96;
+constexpr long long kChunkElements = 32768;
+struct ChunkTable {
+  UpdateArrays chunk[kMaxChunks];
+};
+static_assert(sizeof(ChunkTable) + sizeof(rules::Adam<float>) <= 4000, "kernel arguments exceed 4 KiB");
+
+template <class Rule>
+__global__ void update_multi_kernel(Rule rule, ChunkTable table) {
+  update_span(rule, table.chunk[blockIdx.x], threadIdx.x, blockDim.x);
+}
 
 __global__ void sum_of_squares_kernel(const float* x, long long n, double* sum) {
   double partial = 0.0;
@@ -91,29 +102,43 @@ __global__ void scale_kernel(float* x, long long n, float scale) {
 }  // namespace
 
 template <template <typename> class Rule>
-void optimizer_update_naive(int device, const Rule<double>& rule, float* w, const float* g, float* s0, float* s1,
-                            std::int64_t n) {
-  if (n == 0) return;
-  update_naive_kernel<<<grid_for(n), 256, 0, stream(device)>>>(rule, w, g, s0, s1, n);
+void optimizer_update_naive(int device, const Rule<double>& rule, const UpdateArrays& p) {
+  if (p.n == 0) return;
+  update_naive_kernel<<<grid_for(p.n), 256, 0, stream(device)>>>(rule, p);
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
 template <template <typename> class Rule>
-void optimizer_update_fused(int device, const Rule<float>& rule, float* w, const float* g, float* s0, float* s1,
-                            std::int64_t n) {
-  if (n == 0) return;
-  constexpr int states = Rule<float>::kStates;
-  const bool vectorised = aligned16(w) && aligned16(g) && (states < 1 || aligned16(s0)) && (states < 2 || aligned16(s1));
-  update_fused_kernel<<<grid_for(vectorised ? (n + 3) / 4 : n), 256, 0, stream(device)>>>(rule, w, g, s0, s1, n,
-                                                                                          vectorised);
+void optimizer_update_fused(int device, const Rule<float>& rule, const UpdateArrays& p) {
+  if (p.n == 0) return;
+  update_fused_kernel<<<grid_for((p.n + 3) / 4), 256, 0, stream(device)>>>(rule, p);
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
-#define CUDL_INSTANTIATE_RULE(Rule)                                                                           \
-  template void optimizer_update_naive<Rule>(int, const Rule<double>&, float*, const float*, float*, float*, \
-                                             std::int64_t);                                                  \
-  template void optimizer_update_fused<Rule>(int, const Rule<float>&, float*, const float*, float*, float*,  \
-                                             std::int64_t);
+template <template <typename> class Rule>
+void optimizer_update_multi(int device, const Rule<float>& rule, const std::vector<UpdateArrays>& params) {
+  ChunkTable table{};
+  int chunks = 0;
+  auto launch = [&] {
+    // 256 threads x 32 float4s cover a 32K chunk.
+    update_multi_kernel<<<chunks, 256, 0, stream(device)>>>(rule, table);
+    CUDL_CUDA_CALL(cudaGetLastError());
+    chunks = 0;
+  };
+  for (const UpdateArrays& p : params)
+    for (long long begin = 0; begin < p.n; begin += kChunkElements) {
+      // Chunks start at multiples of 32K elements, so they keep the arrays' alignment.
+      table.chunk[chunks++] = {p.w + begin, p.g + begin, p.s0 ? p.s0 + begin : nullptr,
+                               p.s1 ? p.s1 + begin : nullptr, std::min<long long>(kChunkElements, p.n - begin)};
+      if (chunks == kMaxChunks) launch();
+    }
+  if (chunks > 0) launch();
+}
+
+#define CUDL_INSTANTIATE_RULE(Rule)                                                                       \
+  template void optimizer_update_naive<Rule>(int, const Rule<double>&, const UpdateArrays&);            \
+  template void optimizer_update_fused<Rule>(int, const Rule<float>&, const UpdateArrays&);             \
+  template void optimizer_update_multi<Rule>(int, const Rule<float>&, const std::vector<UpdateArrays>&);
 CUDL_INSTANTIATE_RULE(rules::Sgd)
 CUDL_INSTANTIATE_RULE(rules::SgdMomentum)
 CUDL_INSTANTIATE_RULE(rules::RmsProp)
