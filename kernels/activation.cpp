@@ -83,7 +83,7 @@ OpDef activation_op_def(Activation a) {
       {"odd_3d", {{"x", {3, 5, 7}, K::Normal}}, attrs},
       {"mlp_hidden", {{"x", {128, 100}, K::Normal}}, attrs},
       {"conv_activations", {{"x", {50, 32, 32, 32}, K::Normal}}, attrs},
-      {"large", {{"x", {64, 1 << 20}, K::Normal}}, attrs, true},
+      {"large", {{"x", {16, 1 << 20}, K::Normal}}, attrs, true},
   };
   return def;
 }

@@ -94,7 +94,7 @@ OpDef loss_op_def(LossKind kind) {
         {"cifar_batch", scores(100, 10), {}},
         {"imagenet_classes", scores(64, 1000), {}},
         {"vocabulary", scores(300, 1004), {}},
-        {"large", scores(1 << 16, 1000), {}, true},
+        {"large", scores(1 << 14, 1000), {}, true},
     };
   } else {
     const K target_kind = kind == LossKind::BceWithLogits ? K::Uniform : K::Normal;

@@ -25,6 +25,8 @@ OpDef cross_entropy_op_def();
 OpDef svm_loss_op_def();
 OpDef bce_with_logits_op_def();
 OpDef mse_loss_op_def();
+OpDef dropout_op_def();
+OpDef upsample_nearest2d_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -49,6 +51,8 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(svm_loss_op_def());
     ops.push_back(bce_with_logits_op_def());
     ops.push_back(mse_loss_op_def());
+    ops.push_back(dropout_op_def());
+    ops.push_back(upsample_nearest2d_op_def());
     return ops;
   }();
   return all;

@@ -99,8 +99,8 @@ OpDef softmax_op_def() {
       {"cols_5000", {{"x", {4, 5000}, K::Normal}}, {}},
       {"classifier_scores", {{"x", {128, 10}, K::Normal}}, {}},
       {"attention_scores", {{"x", {2, 4, 16, 16}, K::Normal}}, {}},
-      {"large_short_rows", {{"x", {1 << 20, 64}, K::Normal}}, {}, true},
-      {"large_long_rows", {{"x", {4096, 16384}, K::Normal}}, {}, true},
+      {"large_short_rows", {{"x", {1 << 18, 64}, K::Normal}}, {}, true},
+      {"large_long_rows", {{"x", {1024, 16384}, K::Normal}}, {}, true},
   };
   return def;
 }

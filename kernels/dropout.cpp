@@ -1,0 +1,84 @@
+// dropout: argument checks, dispatch, and the registry entry. Not a golden op
+// (PyTorch's mask comes from its own generator); the registry runs it so the
+// agreement tests and benchmarks cover it, with the mask from the `seed` attribute.
+#include "kernels/dropout.h"
+
+#include "core/check.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/dispatch.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/dropout.h"
+#endif
+
+namespace cudl {
+
+DropoutResult dropout_forward(const Tensor& x, float p, Generator& gen, bool training, Impl impl) {
+  check_float("dropout", "x", x);
+  CUDL_CHECK(p >= 0.0f && p < 1.0f, "dropout: expected the drop probability p in [0, 1), got ", p);
+  if (!training) return {x.view(), Tensor()};  // the identity, as F.dropout(training=False): x itself
+  const Device device = x.device();
+  DropoutResult r{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(x.shape(), DType::F32, device)};
+  const Variant variant = resolve_variant("dropout", device, impl);
+  const std::uint64_t base_block = gen.reserve(static_cast<std::uint64_t>(x.numel()));
+  switch (variant) {
+    case Variant::CpuNaive: cpu::dropout_forward_naive(x, p, gen.seed(), base_block, r.out, r.mask); break;
+    case Variant::CpuFast: cpu::dropout_forward_omp(x, p, gen.seed(), base_block, r.out, r.mask); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::dropout_forward_naive(x, p, gen.seed(), base_block, r.out, r.mask); break;
+    case Variant::CudaFast: cuda::dropout_forward_philox4(x, p, gen.seed(), base_block, r.out, r.mask); break;
+#endif
+    default: throw_no_impl("dropout", device, impl);
+  }
+  return r;
+}
+
+Tensor dropout_backward(const Tensor& dout, const Tensor& mask, Impl impl) {
+  check_float("dropout", "dout", dout);
+  check_float("dropout", "mask", mask);
+  check_shape("dropout", "mask", mask, dout.shape());
+  check_same_device("dropout", {{"dout", &dout}, {"mask", &mask}});
+  Tensor dx = Tensor::empty(dout.shape(), DType::F32, dout.device());
+  switch (resolve_variant("dropout", dout.device(), impl)) {
+    case Variant::CpuNaive: cpu::dropout_backward(dout, mask, dx, /*parallel=*/false); break;
+    case Variant::CpuFast: cpu::dropout_backward(dout, mask, dx, /*parallel=*/true); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::dropout_backward_naive(dout, mask, dx); break;
+    case Variant::CudaFast: cuda::dropout_backward_vec4(dout, mask, dx); break;
+#endif
+    default: throw_no_impl("dropout", dout.device(), impl);
+  }
+  return dx;
+}
+
+OpDef dropout_op_def() {
+  OpDef def;
+  def.name = "dropout";
+  def.implementations = standard_implementations();
+  def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
+    const float p = static_cast<float>(attrs.get_float("dropout", "p", 0.5));
+    Generator gen(static_cast<std::uint64_t>(attrs.get_int("dropout", "seed", 0)));
+    Tensor x = input_on("dropout", in, "x", device);
+    DropoutResult r = dropout_forward(x, p, gen, /*training=*/true, impl);
+    TensorMap results;
+    put_result(results, "out", r.out);
+    put_result(results, "out_mask", r.mask);
+    if (backward) put_result(results, "dx", dropout_backward(upstream_gradient(in, r.out, device), r.mask, impl));
+    return results;
+  };
+  def.flops = [](const TensorMap& in, const Attrs&) { return static_cast<double>(in.at("x").numel()); };
+  // Read x, write out and mask.
+  def.bytes = [](const TensorMap& in, const Attrs&) { return 12.0 * static_cast<double>(in.at("x").numel()); };
+  using K = InputSpec::Kind;
+  const Attrs half{{"p", "0.5"}, {"seed", "7"}}, light{{"p", "0.1"}, {"seed", "8"}};
+  def.cases = {
+      {"odd", {{"x", {7, 3}, K::Normal}}, half},
+      {"not_multiple_of_4", {{"x", {1, 4099}, K::Normal}}, light},
+      {"mlp_hidden", {{"x", {128, 100}, K::Normal}}, half},
+      {"vit_tokens", {{"x", {64, 17, 128}, K::Normal}}, light},
+      {"large", {{"x", {16, 1 << 20}, K::Normal}}, half, true},
+  };
+  return def;
+}
+
+}  // namespace cudl

@@ -1,0 +1,92 @@
+// upsample_nearest2d: argument checks, dispatch, and the registry entry.
+#include "kernels/upsample.h"
+
+#include "core/check.h"
+#include "kernels/cpu/upsample.h"
+#include "kernels/dispatch.h"
+#include "kernels/registry.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/upsample.h"
+#endif
+
+namespace cudl {
+
+namespace {
+constexpr const char* kOp = "upsample_nearest2d";
+// Scales beyond this make no sense for nearest upsampling and would overflow the
+// CUDA kernels' int loop counters long before.
+constexpr std::int64_t kMaxScale = 1 << 16;
+
+void check_scale(std::int64_t scale) {
+  CUDL_CHECK(scale >= 1 && scale <= kMaxScale, kOp, ": expected an integer scale in [1, ", kMaxScale, "], got ", scale);
+}
+}  // namespace
+
+Tensor upsample_nearest2d_forward(const Tensor& x, std::int64_t scale, Impl impl) {
+  check_float(kOp, "x", x);
+  check_ndim(kOp, "x", x, 4);
+  check_scale(scale);
+  Tensor out = Tensor::empty({x.size(0), x.size(1), x.size(2) * scale, x.size(3) * scale}, DType::F32, x.device());
+  switch (resolve_variant(kOp, x.device(), impl)) {
+    case Variant::CpuNaive: cpu::upsample_nearest2d_forward_naive(x, scale, out); break;
+    case Variant::CpuFast: cpu::upsample_nearest2d_forward_omp(x, scale, out); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::upsample_nearest2d_forward_naive(x, scale, out); break;
+    case Variant::CudaFast: cuda::upsample_nearest2d_forward_block(x, scale, out); break;
+#endif
+    default: throw_no_impl(kOp, x.device(), impl);
+  }
+  return out;
+}
+
+Tensor upsample_nearest2d_backward(const Tensor& dout, std::int64_t scale, Impl impl) {
+  check_float(kOp, "dout", dout);
+  check_ndim(kOp, "dout", dout, 4);
+  check_scale(scale);
+  CUDL_CHECK(dout.size(2) % scale == 0 && dout.size(3) % scale == 0, kOp, ": expected dout's height and width to be ",
+             "multiples of scale ", scale, ", got ", dout.str());
+  Tensor dx = Tensor::empty({dout.size(0), dout.size(1), dout.size(2) / scale, dout.size(3) / scale}, DType::F32,
+                            dout.device());
+  switch (resolve_variant(kOp, dout.device(), impl)) {
+    case Variant::CpuNaive: cpu::upsample_nearest2d_backward_naive(dout, scale, dx); break;
+    case Variant::CpuFast: cpu::upsample_nearest2d_backward_omp(dout, scale, dx); break;
+#if CUDL_WITH_CUDA
+    case Variant::CudaNaive: cuda::upsample_nearest2d_backward_naive(dout, scale, dx); break;
+    case Variant::CudaFast: cuda::upsample_nearest2d_backward_block(dout, scale, dx); break;
+#endif
+    default: throw_no_impl(kOp, dout.device(), impl);
+  }
+  return dx;
+}
+
+OpDef upsample_nearest2d_op_def() {
+  OpDef def;
+  def.name = kOp;
+  def.implementations = standard_implementations();
+  def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
+    const std::int64_t scale = attrs.get_int(kOp, "scale");
+    Tensor x = input_on(kOp, in, "x", device);
+    TensorMap results;
+    Tensor out = upsample_nearest2d_forward(x, scale, impl);
+    put_result(results, "out", out);
+    if (backward) put_result(results, "dx", upsample_nearest2d_backward(upstream_gradient(in, out, device), scale, impl));
+    return results;
+  };
+  def.flops = [](const TensorMap&, const Attrs&) { return 0.0; };
+  // Read x once, write scale^2 outputs per element.
+  def.bytes = [](const TensorMap& in, const Attrs& attrs) {
+    const double s = static_cast<double>(attrs.get_int(kOp, "scale"));
+    return 4.0 * static_cast<double>(in.at("x").numel()) * (1.0 + s * s);
+  };
+  using K = InputSpec::Kind;
+  def.cases = {
+      {"odd", {{"x", {1, 3, 5, 7}, K::Normal}}, {{"scale", "2"}}},
+      {"scale_3", {{"x", {2, 2, 3, 4}, K::Normal}}, {{"scale", "3"}}},
+      {"scale_1", {{"x", {2, 3, 4, 5}, K::Normal}}, {{"scale", "1"}}},
+      {"decoder_feature_map", {{"x", {16, 64, 16, 16}, K::Normal}}, {{"scale", "2"}}},
+      {"large", {{"x", {32, 64, 64, 64}, K::Normal}}, {{"scale", "2"}}, true},
+  };
+  return def;
+}
+
+}  // namespace cudl
