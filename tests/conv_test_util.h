@@ -1,6 +1,6 @@
-// Helpers shared by the conv, pool and gemm tests: the implementations of an op
-// this machine can run, cross-implementation agreement, finite differences and
-// error-message checks.
+// Helpers shared by the conv and pool tests: the implementations of an op this
+// machine can run, finite differences and error-message checks. (Naive vs fast
+// and CPU vs CUDA agreement on the registry cases is tests/test_op_agreement.cpp.)
 #pragma once
 
 #include <functional>
@@ -22,24 +22,6 @@ inline std::vector<Implementation> usable_implementations(const std::string& op)
   for (const Implementation& impl : find_op(op)->implementations)
     if (impl.device == DeviceType::CPU || cuda_available()) usable.push_back(impl);
   return usable;
-}
-
-inline const OpCase& find_case(const OpDef& op, const std::string& label) {
-  for (const OpCase& c : op.cases)
-    if (c.label == label) return c;
-  throw Error("no case '" + label + "' in " + op.name);
-}
-
-// Runs `impl` on the case and compares every result (forward and backward) with `reference`.
-inline void expect_agreement(const OpDef& op, const OpCase& c, const TensorMap& inputs, const TensorMap& reference,
-                             const Implementation& impl, double tolerance) {
-  const TensorMap results = op.run(inputs, c.attrs, device_of(impl), impl.impl, true);
-  ASSERT_EQ(results.size(), reference.size()) << op.name << "/" << c.label << " on " << impl.name;
-  for (const auto& [name, expected] : reference) {
-    ASSERT_TRUE(results.count(name)) << name;
-    EXPECT_LE(relative_error(results.at(name), expected), tolerance)
-        << op.name << "/" << c.label << ": " << name << " of " << impl.name;
-  }
 }
 
 // d loss / d input by central differences, where loss() is evaluated in float32

@@ -25,35 +25,6 @@ TEST(Conv2d, Cs231nNotebookForwardOnEveryImplementation) {
   }
 }
 
-// CPU naive vs fast at the CS231n benchmark shape, forward and backward, and on
-// the small odd registry cases (groups, strides, 1x1, non-square).
-TEST(Conv2d, NaiveAndFastAgreeOnEveryCase) {
-  for (const char* name : {"conv2d", "conv_transpose2d"}) {
-    const OpDef& op = *find_op(name);
-    for (const OpCase& c : op.cases) {
-      if (c.large) continue;
-      const TensorMap inputs = make_inputs(c, 7);
-      const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Naive, true);
-      for (const Implementation& impl : usable_implementations(name))
-        if (impl.name != "cpu_naive") expect_agreement(op, c, inputs, reference, impl, 1e-5);
-    }
-  }
-}
-
-// Every CUDA variant against the CPU at the CS231n shape and the GPU-filling ones.
-TEST(Conv2d, CudaMatchesCpuAtCs231nAndLargeShapes) {
-  CUDL_REQUIRE_CUDA();
-  for (const auto& [name, label] : std::vector<std::pair<std::string, std::string>>{
-           {"conv2d", "cs231n"}, {"conv2d", "c64_56x56"}, {"conv_transpose2d", "c64_28to56"}}) {
-    const OpDef& op = *find_op(name);
-    const OpCase& c = find_case(op, label);
-    const TensorMap inputs = make_inputs(c, 11);
-    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Fast, true);
-    for (const Implementation& impl : op.implementations)
-      if (impl.device == DeviceType::CUDA) expect_agreement(op, c, inputs, reference, impl, 1e-4);
-  }
-}
-
 // conv_transpose2d is the adjoint of conv2d: <conv_transpose(y), x> = <y, conv(x)>
 // (zero biases), which pins down its semantics independently of its code path.
 TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {

@@ -3,8 +3,7 @@
 
 #include "core/random.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/linear.h"
-#include "tests/conv_test_util.h"
+#include "tests/test_util.h"
 #if CUDL_WITH_CUDA
 #include "core/cuda/context.h"
 #include "kernels/cuda/gemm.h"
@@ -70,19 +69,6 @@ TEST(CudaGemm, TiledAndNaiveMatchCpuForOddSizesAndAllTransposes) {
         EXPECT_LE(gemm_error(p, ta, tb, 1.5f, -0.5f, 1, naive), 1e-5) << "naive " << what;
       }
 #endif
-}
-
-// linear's cuda_fast (gemm_tiled) and the other CUDA variants against the CPU.
-TEST(CudaGemm, LinearOnEveryCudaImplementationMatchesCpu) {
-  CUDL_REQUIRE_CUDA();
-  const OpDef& op = *find_op("linear");
-  for (const OpCase& c : op.cases) {
-    if (c.label == "gemm_4096") continue;  // the CPU reference would take minutes
-    const TensorMap inputs = make_inputs(c, 21);
-    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Fast, true);
-    for (const Implementation& impl : op.implementations)
-      if (impl.device == DeviceType::CUDA) expect_agreement(op, c, inputs, reference, impl, 1e-5);
-  }
 }
 
 }  // namespace

@@ -26,32 +26,6 @@ TEST(MaxPool2d, Cs231nNotebookForwardOnEveryImplementation) {
   }
 }
 
-// Naive vs every other implementation on all small cases (overlapping, gaps,
-// dropped edges, non-square) and the CS231n shape; pooling moves values
-// without arithmetic except where overlapping windows add up.
-TEST(MaxPool2d, ImplementationsAgreeOnEveryCase) {
-  const OpDef& op = *find_op("max_pool2d");
-  for (const OpCase& c : op.cases) {
-    if (c.large) continue;
-    const TensorMap inputs = make_inputs(c, 5);
-    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Naive, true);
-    for (const Implementation& impl : usable_implementations("max_pool2d"))
-      if (impl.name != "cpu_naive") expect_agreement(op, c, inputs, reference, impl, 1e-6);
-  }
-}
-
-TEST(MaxPool2d, CudaMatchesCpuAtLargeShapes) {
-  CUDL_REQUIRE_CUDA();
-  const OpDef& op = *find_op("max_pool2d");
-  for (const OpCase& c : op.cases) {
-    if (!c.large) continue;
-    const TensorMap inputs = make_inputs(c, 13);
-    const TensorMap reference = op.run(inputs, c.attrs, Device::cpu(), Impl::Fast, true);
-    for (const Implementation& impl : op.implementations)
-      if (impl.device == DeviceType::CUDA) expect_agreement(op, c, inputs, reference, impl, 1e-6);
-  }
-}
-
 // Ties go to the first maximum in row-major window order (PyTorch's rule).
 TEST(MaxPool2d, TiesRouteToTheFirstMaximum) {
   // One 3x3 window of equal values except a smaller corner, pooled 2x2 stride 1:

@@ -165,15 +165,16 @@ void col2im(const float* cols, const Conv2dGeometry& g, float* dx) {
 }
 }  // namespace
 
-// Images are spread over threads (each with its own column buffer) rather than
-// the GEMMs being threaded: one image's GEMM is small, and im2col/col2im would
-// otherwise run on one core.
+// Images are spread over OpenMP threads, each with its own column buffer, so that
+// im2col/col2im run in parallel too -- unless the BLAS threads each GEMM itself
+// (pthreads OpenBLAS), in which case images go one after another: two threads
+// each starting BLAS threads would oversubscribe the cores.
 void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out) {
   const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), p);
   const int64_t ohw = g.oh * g.ow;
   const float *px = x.data<float>(), *pw = w.data<float>();
   float* po = out.data<float>();
-#pragma omp parallel
+#pragma omp parallel if (!gemm_blas_threads_nest())
   {
     std::vector<float> cols(g.groups * g.col_rows * ohw);
 #pragma omp for schedule(static)
@@ -192,7 +193,7 @@ void conv2d_backward_data_im2col(const Tensor& dout, const Tensor& w, const Conv
   const int64_t ohw = g.oh * g.ow;
   const float *pg = dout.data<float>(), *pw = w.data<float>();
   float* pdx = dx.data<float>();
-#pragma omp parallel
+#pragma omp parallel if (!gemm_blas_threads_nest())
   {
     std::vector<float> dcols(g.groups * g.col_rows * ohw);
 #pragma omp for schedule(static)
@@ -212,7 +213,7 @@ void conv2d_backward_weight_im2col(const Tensor& dout, const Tensor& x, const Co
   // One partial dw per thread, summed in thread order afterwards so the result
   // does not depend on timing.
   std::vector<std::vector<float>> partial(omp_get_max_threads());
-#pragma omp parallel
+#pragma omp parallel if (!gemm_blas_threads_nest())
   {
     std::vector<float>& mine = partial[omp_get_thread_num()];
     mine.assign(dw_size, 0.0f);

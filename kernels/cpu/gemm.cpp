@@ -30,4 +30,13 @@ void gemm_blas(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
               static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
 
+bool gemm_blas_threads_nest() {
+#if CUDL_BLAS_OPENBLAS
+  static const bool nests = openblas_get_parallel() == 1 && openblas_get_num_threads() > 1;  // 1: pthreads
+  return nests;
+#else
+  return false;
+#endif
+}
+
 }  // namespace cudl::cpu

@@ -5,6 +5,7 @@
 
 #include "core/check.h"
 #include "core/cuda/context.h"
+#include "kernels/cuda/grid_stride.h"
 #include "kernels/conv2d_geometry.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
@@ -15,13 +16,9 @@ namespace {
 
 using G = Conv2dGeometry;
 
-#define GRID_STRIDE(idx, count)                                                        \
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < (count); \
-       idx += (long long)gridDim.x * blockDim.x)
-
 // ---- direct kernels ----
 __global__ void conv2d_forward_naive_kernel(const float* x, const float* w, const float* b, float* out, G g) {
-  GRID_STRIDE(idx, g.n * g.f * g.oh * g.ow) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.n * g.f * g.oh * g.ow) {
     const long long ow = idx % g.ow, oh = idx / g.ow % g.oh, f = idx / (g.ow * g.oh) % g.f, n = idx / (g.ow * g.oh * g.f);
     const long long c0 = f / g.fg * g.cg;
     float sum = b ? b[f] : 0.0f;
@@ -41,7 +38,7 @@ __global__ void conv2d_forward_naive_kernel(const float* x, const float* w, cons
 
 // dx[n,c,ih,iw] gathers dout[n,f,oh,ow] * w[f,c,i,j] over the taps with oh*stride - pad + i == ih.
 __global__ void conv2d_backward_data_naive_kernel(const float* dout, const float* w, float* dx, G g) {
-  GRID_STRIDE(idx, g.n * g.c * g.h * g.w) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.n * g.c * g.h * g.w) {
     const long long iw = idx % g.w, ih = idx / g.w % g.h, c = idx / (g.w * g.h) % g.c, n = idx / (g.w * g.h * g.c);
     const long long f0 = c / g.cg * g.fg, cl = c % g.cg;
     float sum = 0.0f;
@@ -61,7 +58,7 @@ __global__ void conv2d_backward_data_naive_kernel(const float* dout, const float
 }
 
 __global__ void conv2d_backward_weight_naive_kernel(const float* dout, const float* x, float* dw, G g) {
-  GRID_STRIDE(idx, g.f * g.cg * g.kh * g.kw) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.f * g.cg * g.kh * g.kw) {
     const long long j = idx % g.kw, i = idx / g.kw % g.kh, cl = idx / (g.kw * g.kh) % g.cg, f = idx / (g.kw * g.kh * g.cg);
     const long long c = f / g.fg * g.cg + cl;
     float sum = 0.0f;
@@ -98,14 +95,14 @@ __global__ void channel_sum_kernel(const float* dout, float* db, long long n, lo
 }
 
 __global__ void add_channel_bias_kernel(float* out, const float* b, long long count, long long f, long long hw) {
-  GRID_STRIDE(idx, count) out[idx] += b[idx / hw % f];
+  CUDL_GRID_STRIDE_LOOP(idx, count) out[idx] += b[idx / hw % f];
 }
 
 // ---- im2col / col2im over a chunk of images ----
 // cols [images, C*KH*KW, OH*OW]: row (c, i, j), column (oh, ow).
 __global__ void im2col_kernel(const float* x, float* cols, long long images, G g) {
   const long long ohw = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  GRID_STRIDE(idx, images * rows * ohw) {
+  CUDL_GRID_STRIDE_LOOP(idx, images * rows * ohw) {
     const long long pos = idx % ohw, row = idx / ohw % rows, n = idx / (ohw * rows);
     const long long j = row % g.kw, i = row / g.kw % g.kh, c = row / (g.kw * g.kh);
     const long long ih = pos / g.ow * g.stride - g.pad + i, iw = pos % g.ow * g.stride - g.pad + j;
@@ -117,7 +114,7 @@ __global__ void im2col_kernel(const float* x, float* cols, long long images, G g
 // that read its pixel, so no two threads write the same address.
 __global__ void col2im_kernel(const float* cols, float* dx, long long images, G g) {
   const long long ohw = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  GRID_STRIDE(idx, images * g.c * g.h * g.w) {
+  CUDL_GRID_STRIDE_LOOP(idx, images * g.c * g.h * g.w) {
     const long long iw = idx % g.w, ih = idx / g.w % g.h, c = idx / (g.w * g.h) % g.c, n = idx / (g.w * g.h * g.c);
     const float* image_cols = cols + n * rows * ohw;
     float sum = 0.0f;
@@ -136,7 +133,7 @@ __global__ void col2im_kernel(const float* cols, float* dx, long long images, G 
 
 // dw (+)= the sum over `images` of the per-image partial dw's laid out [images, size].
 __global__ void sum_images_kernel(const float* partial, float* dw, long long images, long long size, bool accumulate) {
-  GRID_STRIDE(idx, size) {
+  CUDL_GRID_STRIDE_LOOP(idx, size) {
     float sum = accumulate ? dw[idx] : 0.0f;
     for (long long n = 0; n < images; ++n) sum += partial[n * size + idx];
     dw[idx] = sum;
@@ -148,7 +145,7 @@ __global__ void sum_images_kernel(const float* partial, float* dw, long long ima
 long long images_per_chunk(const G& g) {
   constexpr long long budget = 256LL << 20;
   const long long per_image = 4 * std::max(g.c * g.kh * g.kw * g.oh * g.ow, g.f * g.col_rows);
-  return std::clamp<long long>(budget / per_image, 1, std::min<long long>(g.n, 65535));
+  return std::max(1LL, std::min({budget / per_image, static_cast<long long>(g.n), 65535LL}));
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ __global__ void gemm_naive_kernel(bool trans_a, bool trans_b, long long m, long 
 // A and B tiles are staged in shared memory as [BK][BM] and [BK][BN] (A
 // transposed, so that a thread's TM values of one k are contiguous), and each
 // thread accumulates a TM x TN sub-tile in registers from TM + TN shared loads
-// per k: the 64 FMAs per 16 loads are what makes it compute-bound.
+// per k: the 64 FMAs per 16 loads are what makes it compute-bound. The next
+// step's global loads are issued before the current step's arithmetic.
 constexpr int BN = 128, BK = 8, TM = 8, TN = 8;
 
 // Four consecutive elements (r, col..col+3) of a row-major rows x cols matrix,
@@ -44,26 +45,43 @@ __device__ __forceinline__ float4 load4(const float* __restrict__ src, long long
   return make_float4(v[0], v[1], v[2], v[3]);
 }
 
-// Stages the R x BK slice (rows row0.., k k0..) of op(X) into tile[BK][R], where
-// op(X) is X (stored R-major, rows x k) or, when TRANS, X^T (X stored k x rows).
+// Moves the R x BK slice (rows row0.., k k0..) of op(X) into a shared tile[BK][R],
+// where op(X) is X (stored rows x k) or, when TRANS, X^T (X stored k x rows).
+// load() only issues the global reads into registers, so that they can be in
+// flight while the block computes on the previous slice; store() writes them out.
 template <int R, int THREADS, bool TRANS, bool VEC>
-__device__ __forceinline__ void stage_tile(const float* __restrict__ x, long long ld, int rows, int k, int row0,
-                                           int k0, float (*tile)[R]) {
+struct TileLoader {
+  static constexpr int kLoads = R * BK / 4 / THREADS;  // float4s per thread
+  static_assert(R * BK / 4 % THREADS == 0, "tile must split evenly over the threads");
+  float4 v[kLoads];
+
+  __device__ __forceinline__ void load(const float* __restrict__ x, long long ld, int rows, int k, int row0, int k0) {
 #pragma unroll
-  for (int l = threadIdx.x; l < R * BK / 4; l += THREADS) {
-    if (TRANS) {  // rows of X run along k: four consecutive rows of op(X), one k
-      const int kk = l / (R / 4), r = (l % (R / 4)) * 4;
-      *reinterpret_cast<float4*>(&tile[kk][r]) = load4<VEC>(x, ld, k, rows, k0 + kk, row0 + r);
-    } else {  // four consecutive k of one row, stored transposed
-      const int r = l / (BK / 4), kk = (l % (BK / 4)) * 4;
-      const float4 v = load4<VEC>(x, ld, rows, k, row0 + r, k0 + kk);
-      tile[kk][r] = v.x, tile[kk + 1][r] = v.y, tile[kk + 2][r] = v.z, tile[kk + 3][r] = v.w;
+    for (int s = 0; s < kLoads; ++s) {
+      const int l = threadIdx.x + s * THREADS;
+      if (TRANS)  // four consecutive rows of op(X) at one k
+        v[s] = load4<VEC>(x, ld, k, rows, k0 + l / (R / 4), row0 + l % (R / 4) * 4);
+      else  // four consecutive k of one row
+        v[s] = load4<VEC>(x, ld, rows, k, row0 + l / (BK / 4), k0 + l % (BK / 4) * 4);
     }
   }
-}
+
+  __device__ __forceinline__ void store(float (*tile)[R]) const {
+#pragma unroll
+    for (int s = 0; s < kLoads; ++s) {
+      const int l = threadIdx.x + s * THREADS;
+      if (TRANS) {
+        *reinterpret_cast<float4*>(&tile[l / (R / 4)][l % (R / 4) * 4]) = v[s];
+      } else {  // transposed into the tile
+        const int r = l / (BK / 4), kk = l % (BK / 4) * 4;
+        tile[kk][r] = v[s].x, tile[kk + 1][r] = v[s].y, tile[kk + 2][r] = v[s].z, tile[kk + 3][r] = v[s].w;
+      }
+    }
+  }
+};
 
 template <int BM, bool TA, bool TB, bool VEC>
-__global__ void __launch_bounds__((BM / TM) * (BN / TN))
+__global__ void __launch_bounds__((BM / TM) * (BN / TN), 2)  // 2 blocks per SM: <= 128 registers
     gemm_tiled_kernel(int m, int n, int k, float alpha, const float* __restrict__ a, long long lda,
                       long long stride_a, const float* __restrict__ b, long long ldb, long long stride_b, float beta,
                       float* __restrict__ c, long long ldc, long long stride_c) {
@@ -76,12 +94,20 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
   const int ty = threadIdx.x / (BN / TN), tx = threadIdx.x % (BN / TN);
 
+  // op(A) is m x k (A^T stored k x m when TA); op(B)^T is n x k (B stored k x n unless TB).
+  TileLoader<BM, THREADS, TA, VEC> a_tile;
+  TileLoader<BN, THREADS, !TB, VEC> b_tile;
+  a_tile.load(a, lda, m, k, row0, 0);
+  b_tile.load(b, ldb, n, k, col0, 0);
   float acc[TM][TN] = {};
   for (int k0 = 0; k0 < k; k0 += BK) {
-    // op(A) is m x k (A^T stored k x m when TA); op(B)^T is n x k (B stored k x n unless TB).
-    stage_tile<BM, THREADS, TA, VEC>(a, lda, m, k, row0, k0, as);
-    stage_tile<BN, THREADS, !TB, VEC>(b, ldb, n, k, col0, k0, bs);
+    a_tile.store(as);
+    b_tile.store(bs);
     __syncthreads();
+    if (k0 + BK < k) {
+      a_tile.load(a, lda, m, k, row0, k0 + BK);
+      b_tile.load(b, ldb, n, k, col0, k0 + BK);
+    }
 #pragma unroll
     for (int p = 0; p < BK; ++p) {
       float ra[TM], rb[TN];
@@ -94,7 +120,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(ra[i], rb[j], acc[i][j]);
     }
-    __syncthreads();
+    __syncthreads();  // everyone is done reading the tiles before the next store
   }
 
 #pragma unroll

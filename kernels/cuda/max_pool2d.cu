@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "core/cuda/context.h"
+#include "kernels/cuda/grid_stride.h"
 #include "kernels/cuda/max_pool2d.h"
 #include "kernels/pool2d_geometry.h"
 
@@ -9,10 +10,6 @@ namespace cudl::cuda {
 namespace {
 
 using G = Pool2dGeometry;
-
-#define GRID_STRIDE(idx, count)                                                        \
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < (count); \
-       idx += (long long)gridDim.x * blockDim.x)
 
 // Offset within its plane of the first maximum of window (oh, ow). KH/KW of 0
 // mean "the size from g", known only at run time.
@@ -34,7 +31,7 @@ __device__ __forceinline__ long long window_argmax(const float* plane, const G& 
 
 template <int KH, int KW>
 __global__ void max_pool2d_forward_kernel(const float* x, float* out, G g) {
-  GRID_STRIDE(idx, g.planes * g.oh * g.ow) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.planes * g.oh * g.ow) {
     const long long ow = idx % g.ow, oh = idx / g.ow % g.oh, plane = idx / (g.ow * g.oh);
     const float* in = x + plane * g.h * g.w;
     out[idx] = in[window_argmax<KH, KW>(in, g, oh, ow)];
@@ -43,7 +40,7 @@ __global__ void max_pool2d_forward_kernel(const float* x, float* out, G g) {
 
 // One thread per output: scatter into the zeroed dx (atomics, as windows may overlap).
 __global__ void max_pool2d_backward_scatter_kernel(const float* dout, const float* x, float* dx, G g) {
-  GRID_STRIDE(idx, g.planes * g.oh * g.ow) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.planes * g.oh * g.ow) {
     const long long ow = idx % g.ow, oh = idx / g.ow % g.oh, plane = idx / (g.ow * g.oh);
     atomicAdd(dx + plane * g.h * g.w + window_argmax<0, 0>(x + plane * g.h * g.w, g, oh, ow), dout[idx]);
   }
@@ -55,7 +52,7 @@ __global__ void max_pool2d_backward_scatter_kernel(const float* dout, const floa
 template <int KH, int KW>
 __global__ void max_pool2d_backward_gather_kernel(const float* dout, const float* x, float* dx, G g) {
   const long long kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
-  GRID_STRIDE(idx, g.planes * g.h * g.w) {
+  CUDL_GRID_STRIDE_LOOP(idx, g.planes * g.h * g.w) {
     const long long iw = idx % g.w, ih = idx / g.w % g.h, plane = idx / (g.w * g.h);
     const long long self = ih * g.w + iw;
     const float* in = x + plane * g.h * g.w;
