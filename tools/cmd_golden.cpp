@@ -52,7 +52,7 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
   return files;
 }
 
-// How a case's tensors divide into inputs and expected results (FORMAT: "out",
+// How a case's tensors divide into inputs and expected results (tests/golden/README.md: "out",
 // "out_<state>", and "d<input>" gradients). A "d<X>" is a gradient only when
 // the case has a backward pass (a "dout", or the op is a loss) and X is one of
 // its tensors; otherwise it is an input, like an optimizer's "dw".
@@ -130,20 +130,21 @@ class Runner {
 
   void run_file(const std::string& path) {
     const std::string name = fs::path(path).stem().string();
-    SafetensorsFile file;
     try {
-      file = read_safetensors(path);
-    } catch (const Error& e) {
-      report("FAIL", name, "", std::string("(unreadable: ") + e.what() + ")");
+      run_case(path, name);
+    } catch (const Error& e) {  // the file itself is unusable: unreadable, no op, a bad tol
+      report("FAIL", name, "", std::string("(bad case: ") + e.what() + ")");
       ++tally_.failed;
-      return;
     }
+  }
+
+  const Tally& tally() const { return tally_; }
+
+ private:
+  void run_case(const std::string& path, const std::string& name) {
+    SafetensorsFile file = read_safetensors(path);
     auto op_it = file.metadata.find("op");
-    if (op_it == file.metadata.end()) {
-      report("FAIL", name, "", "(" + path + ": no 'op' in the metadata)");
-      ++tally_.failed;
-      return;
-    }
+    CUDL_CHECK(op_it != file.metadata.end(), path, ": no 'op' in the metadata");
     const OpDef* op = find_op(op_it->second);
     if (op == nullptr) {
       report("SKIP", name, "", "(op '" + op_it->second + "' is not in this build's registry)");
@@ -154,17 +155,13 @@ class Runner {
     double tolerance = kDefaultTolerance;
     for (const auto& [key, value] : file.metadata) {
       if (key == "tol") {
-        tolerance = Attrs{{"tol", value}}.get_float(path.c_str(), "tol");
+        tolerance = Attrs{{key, value}}.get_float(path.c_str(), key);
       } else if (key != "op") {
         attrs.set(key, value);
       }
     }
     const CaseLayout layout = split_case(std::move(file.tensors), op->is_loss);
-    if (layout.expected.empty()) {
-      report("FAIL", name, "", "(" + path + ": no 'out', 'out_*' or gradient to compare)");
-      ++tally_.failed;
-      return;
-    }
+    CUDL_CHECK(!layout.expected.empty(), path, ": no 'out', 'out_*' or gradient to compare with");
 
     bool any = false;
     for (const Implementation& impl : op->implementations) {
@@ -178,9 +175,6 @@ class Runner {
     }
   }
 
-  const Tally& tally() const { return tally_; }
-
- private:
   void run_implementation(const std::string& name, const OpDef& op, const Implementation& impl,
                           const CaseLayout& layout, const Attrs& attrs, double tolerance) {
     if (impl.device == DeviceType::CUDA && !cuda_available()) {

@@ -67,14 +67,18 @@ void inspect(const std::string& path) {
       for (const auto& [name, t] : file.tensors) print_tensor(name, t, width);
       break;
     }
-    case Format::Npy:
+    case Format::Npy: {
+      const Tensor t = read_npy(path);  // before printing: a malformed file gives one line
       std::printf("%s: npy\n", path.c_str());
-      print_tensor("array", read_npy(path), 5);
+      print_tensor("array", t, 5);
       break;
-    case Format::Idx:
+    }
+    case Format::Idx: {
+      const Tensor t = read_idx(path);
       std::printf("%s: idx\n", path.c_str());
-      print_tensor("data", read_idx(path), 5);
+      print_tensor("data", t, 5);
       break;
+    }
   }
 }
 

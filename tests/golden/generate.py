@@ -70,7 +70,7 @@ def read_safetensors(path):
 
 
 # ---------------------------------------------------------------------------
-# Op semantics (FORMAT: torch.nn.functional unless stated). Each function takes
+# Op semantics: torch.nn.functional unless stated. Each function takes
 # the inputs (float64, or int64 for labels/indices) and the attributes as the
 # strings stored in the file, and returns `out` or a dict of outputs.
 # ---------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def timestep_embedding(t, a):
 
 
 def ddpm_alpha_bar(schedule, steps):
-    """cumprod(1 - beta) for FORMAT's three noise schedules, in float64."""
+    """cumprod(1 - beta) for the three noise schedules (linear, cosine, sigmoid), in float64."""
     if schedule == "linear":
         scale = 1000.0 / steps
         betas = torch.linspace(1e-4 * scale, 0.02 * scale, steps, dtype=torch.float64)

@@ -1,0 +1,174 @@
+// The `cudl` binary itself: one-line errors for malformed files, and a golden
+// runner that really fails on a wrong case.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <regex>
+#include <string>
+
+#include "core/formats/safetensors.h"
+#include "tests/test_util.h"
+
+using namespace cudl;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run_cli(const std::string& args) {
+  const std::string command = std::string("'") + CUDL_CLI + "' " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int rc = pclose(pipe);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, output};
+}
+
+int count_lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+int count_matches(const std::string& text, const std::string& pattern) {
+  const std::regex re(pattern, std::regex::multiline);
+  return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cudl_cli_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // A golden case from tests/golden, with `edit` applied to its tensors.
+  void write_variant(const std::string& source, const std::string& name,
+                     const std::function<void(SafetensorsFile&)>& edit) {
+    SafetensorsFile file = read_safetensors(std::string(CUDL_TEST_DATA_DIR) + "/golden/" + source);
+    edit(file);
+    write_safetensors(path(name), file.tensors, file.metadata);
+  }
+
+  fs::path dir_;
+};
+
+void scale(Tensor& t, float factor) {
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] *= factor;
+}
+
+}  // namespace
+
+TEST_F(Cli, InspectListsTensorsAndMetadata) {
+  const CliRun run = run_cli("inspect '" + std::string(CUDL_TEST_DATA_DIR) + "/golden/conv2d_1x1.safetensors'");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("metadata op = conv2d"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("float32  [4,6,1,1]"), std::string::npos) << run.output;
+}
+
+TEST_F(Cli, InspectOfMalformedFileIsOneLineAndNonZeroExit) {
+  const std::string source = std::string(CUDL_TEST_DATA_DIR) + "/golden/linear_small.safetensors";
+  const std::string bytes = [&] {
+    std::ifstream in(source, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }();
+  const std::string truncated = path("truncated.safetensors");
+  std::ofstream(truncated, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 5));
+  const std::string not_npy = path("garbage.npy");
+  std::ofstream(not_npy, std::ios::binary) << "this is not a numpy file at all";
+  for (const auto& [file, problem] : {std::pair{truncated, "past the end"}, std::pair{not_npy, "wrong magic"}}) {
+    const CliRun run = run_cli("inspect '" + file + "'");
+    EXPECT_EQ(run.status, 1) << run.output;
+    EXPECT_EQ(count_lines(run.output), 1) << run.output;
+    EXPECT_NE(run.output.find(file), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(problem), std::string::npos) << run.output;
+  }
+}
+
+TEST_F(Cli, GoldenPassesGoodCasesAndExitsZero) {
+  write_variant("linear_small.safetensors", "linear_good.safetensors", [](SafetensorsFile&) {});
+  const CliRun run = run_cli("golden '" + dir_.string() + "'");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^PASS  linear_good +cpu_naive "), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^PASS  linear_good +cpu_fast "), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^FAIL"), 0) << run.output;
+}
+
+TEST_F(Cli, GoldenReportsEveryKindOfWrongCaseAndExitsOne) {
+  write_variant("linear_small.safetensors", "a_good.safetensors", [](SafetensorsFile&) {});
+  write_variant("linear_small.safetensors", "b_wrong_out.safetensors",
+                [](SafetensorsFile& f) { scale(f.tensors.at("out"), 1.001f); });
+  write_variant("linear_small.safetensors", "c_wrong_dw.safetensors",
+                [](SafetensorsFile& f) { scale(f.tensors.at("dw"), 0.999f); });
+  write_variant("linear_small.safetensors", "d_nan_reference.safetensors",
+                [](SafetensorsFile& f) { f.tensors.at("dx").data<float>()[3] = NAN; });
+  write_variant("linear_small.safetensors", "e_wrong_shape.safetensors", [](SafetensorsFile& f) {
+    f.tensors.insert_or_assign("db", Tensor::zeros({7}));
+  });
+  write_variant("linear_small.safetensors", "f_loose_tolerance.safetensors", [](SafetensorsFile& f) {
+    scale(f.tensors.at("out"), 1.001f);
+    f.metadata["tol"] = "0.01";
+  });
+  write_variant("linear_small.safetensors", "g_unknown_op.safetensors",
+                [](SafetensorsFile& f) { f.metadata["op"] = "no_such_op"; });
+  write_variant("linear_small.safetensors", "h_bad_input.safetensors",
+                [](SafetensorsFile& f) { f.tensors.insert_or_assign("w", Tensor::zeros({6, 9})); });
+  std::ofstream(path("i_truncated.safetensors"), std::ios::binary) << "12345";
+  write_variant("linear_small.safetensors", "j_bad_tolerance.safetensors",
+                [](SafetensorsFile& f) { f.metadata["tol"] = "tiny"; });
+
+  const CliRun run = run_cli("golden '" + dir_.string() + "'");
+  EXPECT_EQ(run.status, 1) << run.output;
+  for (const std::string impl : {"cpu_naive", "cpu_fast"}) {
+    EXPECT_EQ(count_matches(run.output, "^PASS  a_good +" + impl), 1) << run.output;
+    EXPECT_EQ(count_matches(run.output, "^FAIL  b_wrong_out +" + impl + " .*out 1\\.0e-03"), 1) << run.output;
+    EXPECT_EQ(count_matches(run.output, "^FAIL  c_wrong_dw +" + impl + " .*dw 1\\.0e-03"), 1) << run.output;
+    EXPECT_EQ(count_matches(run.output, "^FAIL  d_nan_reference +" + impl + " .*non-finite"), 1) << run.output;
+    EXPECT_EQ(count_matches(run.output, "^FAIL  e_wrong_shape +" + impl + " .*db: shape \\[6\\], expected \\[7\\]"), 1)
+        << run.output;
+    EXPECT_EQ(count_matches(run.output, "^PASS  f_loose_tolerance +" + impl), 1) << run.output;
+    EXPECT_EQ(count_matches(run.output, "^FAIL  h_bad_input +" + impl + " .*error: linear:"), 1) << run.output;
+  }
+  EXPECT_EQ(count_matches(run.output, "^FAIL  j_bad_tolerance .*'tol' is not a number"), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^SKIP  g_unknown_op .*no_such_op"), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^FAIL  i_truncated .*bad case: .*too short"), 1) << run.output;
+
+  // The summary counts exactly the lines above it.
+  const int passed = count_matches(run.output, "^PASS"), failed = count_matches(run.output, "^FAIL"),
+            skipped = count_matches(run.output, "^SKIP");
+  EXPECT_NE(run.output.find("\n" + std::to_string(passed) + " passed, " + std::to_string(failed) + " failed, " +
+                            std::to_string(skipped) + " skipped\n"),
+            std::string::npos)
+      << run.output;
+}
+
+TEST_F(Cli, GoldenImplFilterAndMissingPath) {
+  write_variant("linear_small.safetensors", "linear_good.safetensors", [](SafetensorsFile&) {});
+  const CliRun only_fast = run_cli("golden --impl cpu_fast '" + dir_.string() + "'");
+  EXPECT_EQ(only_fast.status, 0) << only_fast.output;
+  EXPECT_NE(only_fast.output.find("1 passed, 0 failed, 0 skipped"), std::string::npos) << only_fast.output;
+
+  const CliRun missing = run_cli("golden '" + path("nowhere") + "'");
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_EQ(count_lines(missing.output), 1) << missing.output;
+
+  fs::create_directories(path("empty"));
+  const CliRun empty_folder = run_cli("golden '" + path("empty") + "'");
+  EXPECT_EQ(empty_folder.status, 1) << empty_folder.output;
+}
