@@ -44,7 +44,7 @@ struct TrainSettings {
   double lr = 1e-3;
   std::string optimizer = "adam";
   double weight_decay = 0.0;
-  double lr_decay = 1.0;
+  double lr_decay = 0.9;  // used by --schedule step
   std::string schedule = "cosine";
   int threads = 0;  // 0: OpenMP's default (every core)
   std::uint64_t seed = 0;
@@ -93,7 +93,7 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
         [&](const std::string& v) { s.weight_decay = parse_float("--weight-decay", v, 0); });
   f.add("--schedule", "NAME", "learning-rate schedule: constant, step (x lr-decay per epoch) or cosine (to 0)",
         "cosine", [&](const std::string& v) { s.schedule = parse_choice("--schedule", v, {"constant", "step", "cosine"}); });
-  f.add("--lr-decay", "X", "per-epoch factor of --schedule step (CS231n's lr_decay)", "0.9 with step",
+  f.add("--lr-decay", "X", "per-epoch factor of --schedule step (CS231n's lr_decay)", "0.9",
         [&](const std::string& v) { s.lr_decay = parse_float("--lr-decay", v, 0, false); });
   f.add("--seed", "N", "seed of the initialisation, dropout and shuffling", "0",
         [&](const std::string& v) { s.seed = static_cast<std::uint64_t>(parse_int("--seed", v, 0)); });
@@ -261,7 +261,7 @@ int cmd_train(const Args& args) {
   if (s.weight_decay > 0 || s.optimizer != "adamw") options.optim_config.weight_decay = static_cast<float>(s.weight_decay);
   const std::int64_t steps_per_epoch = (splits.train.size() + s.batch_size - 1) / s.batch_size;
   if (s.schedule == "step") {
-    options.schedule = LrSchedule::step_decay(options.lr, static_cast<float>(s.lr_decay == 1.0 ? 0.9 : s.lr_decay));
+    options.schedule = LrSchedule::step_decay(options.lr, static_cast<float>(s.lr_decay));
   } else if (s.schedule == "cosine") {
     options.schedule = LrSchedule::warmup_cosine(options.lr, 0, s.epochs * steps_per_epoch);
   }

@@ -77,8 +77,8 @@ bool Solver::train() {
       ++batches_this_session;
       if (options_.on_step) {
         const double elapsed = seconds_since(epoch_start);
-        const std::int64_t batch_index = loader_.state().position / options_.batch_size +
-                                         (loader_.state().position % options_.batch_size != 0);
+        // The last batch of an epoch may be short, so round up.
+        const std::int64_t batch_index = (loader_.state().position + options_.batch_size - 1) / options_.batch_size;
         const std::int64_t remaining = (options_.epochs - epoch_ - 1) * per_epoch + (per_epoch - batch_index);
         options_.on_step({.epoch = epoch_,
                           .epochs = options_.epochs,
