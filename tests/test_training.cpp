@@ -197,10 +197,11 @@ TEST(Optimizers, OneStepOfEachRuleMatchesTheHandComputedUpdate) {
 TEST(Solver, OverfitsOneHundredFashionMnistImages) {
   REQUIRE_FASHION();
   const Dataset train = fashion()->train.slice(0, 100);
-  const Dataset val = fashion()->train.slice(100, 200);
+  const Dataset val = fashion()->train.slice(100, 150);
   auto model = build_model(ModelConfig::defaults("three_layer"), 0);
+  // CS231n's sanity check; with Adam the training accuracy passes 95% around epoch 6.
   Solver solver(*model, train, val,
-                {.epochs = 15, .batch_size = 25, .update_rule = "adam", .lr = 1e-3f, .train_eval_samples = 100});
+                {.epochs = 10, .batch_size = 25, .update_rule = "adam", .lr = 1e-3f, .train_eval_samples = 100});
   ASSERT_TRUE(solver.train());
   EXPECT_GE(solver.history().back().train_accuracy, 0.95);
   EXPECT_LT(solver.loss_history().back(), solver.loss_history().front());
