@@ -65,7 +65,8 @@ OpDef activation_op_def(Activation a) {
   def.implementations = standard_implementations();
   def.run = [a](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const char* op = activation_name(a);
-    const float slope = a == Activation::LeakyReLU ? static_cast<float>(attrs.get_float(op, "negative_slope", 0.01)) : 0.0f;
+    const float slope =
+        a == Activation::LeakyReLU ? static_cast<float>(attrs.get_float(op, "negative_slope", 0.01)) : 0.0f;
     Tensor x = input_on(op, in, "x", device);
     TensorMap results;
     Tensor out = activation_forward(a, x, slope, impl);

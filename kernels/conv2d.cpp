@@ -208,7 +208,7 @@ OpDef conv2d_op_def() {
   def.name = "conv2d";
   def.implementations = conv_implementations();
   def.run = conv_runner("conv2d", conv2d_forward, conv2d_backward);
-  // Multiply-adds of the forward pass (each backward GEMM costs the same again).
+  // FLOPs of the forward pass; backward costs twice that (dx and dw are one such product each).
   def.flops = [](const TensorMap& in, const Attrs& attrs) {
     const Conv2dGeometry g = conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
     return 2.0 * g.n * g.f * g.oh * g.ow * g.cg * g.kh * g.kw;
@@ -236,7 +236,7 @@ OpDef conv_transpose2d_op_def() {
   def.name = "conv_transpose2d";
   def.implementations = conv_implementations();
   def.run = conv_runner("conv_transpose2d", conv_transpose2d_forward, conv_transpose2d_backward);
-  // The forward is a conv2d backward-data: 2 * (input elements) * Cout * KH * KW.
+  // FLOPs of the forward pass, a conv2d backward-data: 2 * (x elements) * Cout * KH * KW.
   def.flops = [](const TensorMap& in, const Attrs&) {
     const Tensor &x = in.at("x"), &w = in.at("w");
     return 2.0 * x.numel() * w.size(1) * w.size(2) * w.size(3);

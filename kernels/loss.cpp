@@ -32,8 +32,8 @@ void check_loss_args(LossKind kind, const Tensor& x, const Tensor& y) {
 }
 
 [[noreturn]] void throw_bad_label(LossKind kind, std::int64_t row, std::int64_t label, std::int64_t classes) {
-  detail::throw_error(loss_name(kind), ": label ", label, " of row ", row, " is outside [0, ", classes, ") (C = ",
-                      classes, ")");
+  detail::throw_error(loss_name(kind), ": label ", label, " of row ", row, " is outside [0, ", classes,
+                      ") (C = ", classes, ")");
 }
 
 // Host labels are checked before the kernels run; device labels by the kernels.

@@ -1,6 +1,6 @@
 // Losses. Each returns the scalar loss (a [1] tensor on the inputs' device) and
 // the gradient of that loss with respect to the scores, computed together as in
-// CS231n's `softmax_loss(x, y) -> (loss, dx)`. Semantics in tests/golden/FORMAT.md.
+// CS231n's `softmax_loss(x, y) -> (loss, dx)`. Semantics in docs/ops.md.
 #pragma once
 
 #include "core/tensor.h"

@@ -114,6 +114,7 @@ OpDef max_pool2d_op_def() {
       pool_case("overlap_3x2_s1_nonsquare", {2, 2, 6, 5}, 3, 2, 1),
       pool_case("overlap_3x3_s2", {3, 2, 9, 7}, 3, 3, 2),
       pool_case("gaps_2x2_s3", {1, 2, 8, 7}, 2, 2, 3),
+      pool_case("tiling_3x3_s3_edges", {2, 3, 10, 11}, 3, 3, 3),
       pool_case("cs231n", {100, 3, 32, 32}, 2, 2, 2),
       pool_case("c64_112x112", {64, 64, 112, 112}, 2, 2, 2, true),
       pool_case("c64_56x56_overlap", {64, 64, 56, 56}, 3, 3, 2, true),

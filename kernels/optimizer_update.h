@@ -1,6 +1,6 @@
 // Parameter updates, in place, one fused pass over w and its state (on CUDA a
 // single kernel per parameter, not a chain of elementwise launches). The rules
-// are CS231n's (tests/golden/FORMAT.md rows sgd ... adamw).
+// are CS231n's (docs/ops.md, rows sgd ... adamw).
 #pragma once
 
 #include <vector>

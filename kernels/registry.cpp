@@ -8,17 +8,6 @@ namespace cudl {
 
 // ---- the op list: each op's definition lives beside its dispatcher ----
 OpDef linear_op_def();
-OpDef conv2d_op_def();
-OpDef conv_transpose2d_op_def();
-OpDef max_pool2d_op_def();
-OpDef batch_norm_op_def();
-OpDef layer_norm_op_def();
-OpDef group_norm_op_def();
-OpDef sgd_op_def();
-OpDef sgd_momentum_op_def();
-OpDef rmsprop_op_def();
-OpDef adam_op_def();
-OpDef adamw_op_def();
 OpDef activation_op_def(Activation a);
 OpDef softmax_op_def();
 OpDef cross_entropy_op_def();
@@ -27,22 +16,22 @@ OpDef bce_with_logits_op_def();
 OpDef mse_loss_op_def();
 OpDef dropout_op_def();
 OpDef upsample_nearest2d_op_def();
+OpDef conv2d_op_def();
+OpDef conv_transpose2d_op_def();
+OpDef max_pool2d_op_def();
+OpDef sgd_op_def();
+OpDef sgd_momentum_op_def();
+OpDef rmsprop_op_def();
+OpDef adam_op_def();
+OpDef adamw_op_def();
+OpDef batch_norm_op_def();
+OpDef layer_norm_op_def();
+OpDef group_norm_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
     std::vector<OpDef> ops;
     ops.push_back(linear_op_def());
-    ops.push_back(conv2d_op_def());
-    ops.push_back(conv_transpose2d_op_def());
-    ops.push_back(max_pool2d_op_def());
-    ops.push_back(batch_norm_op_def());
-    ops.push_back(layer_norm_op_def());
-    ops.push_back(group_norm_op_def());
-    ops.push_back(sgd_op_def());
-    ops.push_back(sgd_momentum_op_def());
-    ops.push_back(rmsprop_op_def());
-    ops.push_back(adam_op_def());
-    ops.push_back(adamw_op_def());
     for (Activation a : {Activation::ReLU, Activation::LeakyReLU, Activation::GELU, Activation::SiLU, Activation::Tanh,
                          Activation::Sigmoid})
       ops.push_back(activation_op_def(a));
@@ -53,6 +42,17 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(mse_loss_op_def());
     ops.push_back(dropout_op_def());
     ops.push_back(upsample_nearest2d_op_def());
+    ops.push_back(conv2d_op_def());
+    ops.push_back(conv_transpose2d_op_def());
+    ops.push_back(max_pool2d_op_def());
+    ops.push_back(sgd_op_def());
+    ops.push_back(sgd_momentum_op_def());
+    ops.push_back(rmsprop_op_def());
+    ops.push_back(adam_op_def());
+    ops.push_back(adamw_op_def());
+    ops.push_back(batch_norm_op_def());
+    ops.push_back(layer_norm_op_def());
+    ops.push_back(group_norm_op_def());
     return ops;
   }();
   return all;

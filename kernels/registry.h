@@ -4,7 +4,7 @@
 // It is the one list that drives the golden runner (`cudl golden`), the
 // CPU-vs-CUDA and naive-vs-fast agreement tests and the benchmarks, so an op added
 // here is checked and timed everywhere. Names of inputs and outputs follow
-// tests/golden/FORMAT.md: inputs as in the PyTorch call, "out", "dout",
+// tests/golden/README.md and docs/ops.md: inputs as in the PyTorch call, "out", "dout",
 // "d<input>", "out_<state>".
 #pragma once
 

@@ -24,8 +24,8 @@ void check_softmax_input(const char* name, const Tensor& t) {
 // cuDNN describes tensors with int dimensions.
 void check_cudnn_dims(const Tensor& t) {
   const std::int64_t cols = t.size(-1), rows = cols == 0 ? 0 : t.numel() / cols;
-  CUDL_CHECK(rows <= INT_MAX && cols <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX,
-             " rows and columns, got ", t.str());
+  CUDL_CHECK(rows <= INT_MAX && cols <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX, " rows and columns, got ",
+             t.str());
 }
 #endif
 }  // namespace

@@ -69,7 +69,8 @@ OpDef upsample_nearest2d_op_def() {
     TensorMap results;
     Tensor out = upsample_nearest2d_forward(x, scale, impl);
     put_result(results, "out", out);
-    if (backward) put_result(results, "dx", upsample_nearest2d_backward(upstream_gradient(in, out, device), scale, impl));
+    if (backward)
+      put_result(results, "dx", upsample_nearest2d_backward(upstream_gradient(in, out, device), scale, impl));
     return results;
   };
   def.flops = [](const TensorMap&, const Attrs&) { return 0.0; };

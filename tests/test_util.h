@@ -19,7 +19,7 @@
 
 namespace cudl::test {
 
-// ||a - b||_2 / max(||b||_2, 1e-12), the golden-case metric (FORMAT.md); inf on
+// ||a - b||_2 / max(||b||_2, 1e-12), the golden-case metric (tests/golden/README.md); inf on
 // shape mismatch or non-finite values.
 inline double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return INFINITY;

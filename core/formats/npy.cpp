@@ -142,7 +142,8 @@ const char* descr_of(DType dtype) {
 Tensor read_npy(const std::string& path) {
   std::uint64_t file_bytes = 0;
   std::ifstream in = formats::open_input(path, file_bytes);
-  unsigned char preamble[10];
+  // magic (6), version (2), header length (2 bytes in version 1, else 4)
+  unsigned char preamble[12];
   if (file_bytes < 10) file_error(path, "truncated: ", file_bytes, " bytes, too short for a .npy preamble");
   formats::read_exact(in, preamble, 8, path, "the .npy magic and version");
   if (std::memcmp(preamble, kMagic, kMagicBytes) != 0) file_error(path, "not a .npy file (wrong magic bytes)");

@@ -13,8 +13,8 @@ void activation_forward_naive(Activation a, const Tensor& x, float negative_slop
   const float* px = x.data<float>();
   float* po = out.data<float>();
   for (std::int64_t i = 0; i < x.numel(); ++i)
-    po[i] = static_cast<float>(with_activation(
-        a, [&](auto kind) { return activation_value<kind.value, double>(px[i], negative_slope); }));
+    po[i] = static_cast<float>(
+        with_activation(a, [&](auto kind) { return activation_value<kind.value, double>(px[i], negative_slope); }));
 }
 
 void activation_backward_naive(Activation a, const Tensor& dout, const Tensor& x, float negative_slope, Tensor& dx) {

@@ -8,7 +8,8 @@ constexpr std::int64_t kParallelMin = 1 << 15;
 
 // The naive and the OpenMP variant differ only in the math type T and whether
 // the loop is split over threads; the total is accumulated in double either way.
-template <typename T, bool Parallel> void compute_loss(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+template <typename T, bool Parallel>
+void compute_loss(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
   const float* px = x.data<float>();
   float* pd = dx.data<float>();
   double total = 0.0;

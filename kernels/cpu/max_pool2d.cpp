@@ -71,7 +71,6 @@ void forward_planes(const float* x, float* out, const Pool2dGeometry& g) {
 }
 
 // Each plane belongs to one thread, so overlapping windows accumulate without races.
-template <int KH, int KW>
 void backward_planes(const float* dout, const float* x, float* dx, const Pool2dGeometry& g) {
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < g.planes; ++plane) {
@@ -80,7 +79,33 @@ void backward_planes(const float* dout, const float* x, float* dx, const Pool2dG
     float* out = dx + plane * g.h * g.w;
     std::fill(out, out + g.h * g.w, 0.0f);
     for (int64_t oh = 0; oh < g.oh; ++oh)
-      for (int64_t ow = 0; ow < g.ow; ++ow) out[window_argmax<KH, KW>(in, g, oh, ow)] += d[oh * g.ow + ow];
+      for (int64_t ow = 0; ow < g.ow; ++ow) out[window_argmax<0, 0>(in, g, oh, ow)] += d[oh * g.ow + ow];
+  }
+}
+
+// kernel == stride: the windows tile the plane without overlapping, so each one
+// is written in a single pass (the routed gradient and zeros), and only the
+// bottom rows and right columns that no window covers are cleared apart.
+template <int K>
+void backward_tiling_planes(const float* dout, const float* x, float* dx, const Pool2dGeometry& g) {
+  const int64_t k = K ? K : g.kh;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < g.planes; ++plane) {
+    const float* in = x + plane * g.h * g.w;
+    const float* d = dout + plane * g.oh * g.ow;
+    float* out = dx + plane * g.h * g.w;
+    for (int64_t oh = 0; oh < g.oh; ++oh) {
+      for (int64_t ow = 0; ow < g.ow; ++ow) {
+        const int64_t best = window_argmax<K, K>(in, g, oh, ow);
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = 0; j < k; ++j) {
+            const int64_t idx = (oh * k + i) * g.w + ow * k + j;
+            out[idx] = idx == best ? d[oh * g.ow + ow] : 0.0f;
+          }
+      }
+      for (int64_t i = 0; i < k; ++i) std::fill(out + (oh * k + i) * g.w + g.ow * k, out + (oh * k + i + 1) * g.w, 0.0f);
+    }
+    std::fill(out + g.oh * k * g.w, out + g.h * g.w, 0.0f);
   }
 }
 }  // namespace
@@ -95,10 +120,15 @@ void max_pool2d_forward_planes(const Tensor& x, const Pool2dParams& p, Tensor& o
 
 void max_pool2d_backward_planes(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx) {
   const Pool2dGeometry g = pool2d_geometry(x.shape(), p);
-  if (g.kh == 2 && g.kw == 2)
-    backward_planes<2, 2>(dout.data<float>(), x.data<float>(), dx.data<float>(), g);
+  const float *pg = dout.data<float>(), *px = x.data<float>();
+  float* pdx = dx.data<float>();
+  const bool tiling = g.kh == g.stride && g.kw == g.stride;
+  if (tiling && g.kh == 2)
+    backward_tiling_planes<2>(pg, px, pdx, g);
+  else if (tiling)
+    backward_tiling_planes<0>(pg, px, pdx, g);
   else
-    backward_planes<0, 0>(dout.data<float>(), x.data<float>(), dx.data<float>(), g);
+    backward_planes(pg, px, pdx, g);
 }
 
 }  // namespace cudl::cpu

@@ -34,7 +34,8 @@ void upsample_nearest2d_backward_naive(const Tensor& dout, std::int64_t scale, T
       for (std::int64_t iw = 0; iw < w; ++iw) {
         double sum = 0.0;
         for (std::int64_t i = 0; i < scale; ++i)
-          for (std::int64_t j = 0; j < scale; ++j) sum += pg[(p * h * scale + ih * scale + i) * w * scale + iw * scale + j];
+          for (std::int64_t j = 0; j < scale; ++j)
+            sum += pg[(p * h * scale + ih * scale + i) * w * scale + iw * scale + j];
         pd[(p * h + ih) * w + iw] = static_cast<float>(sum);
       }
 }

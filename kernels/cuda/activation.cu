@@ -14,7 +14,8 @@ __global__ void activation_forward_naive_kernel(Activation a, const float* x, fl
 __global__ void activation_backward_naive_kernel(Activation a, const float* dout, const float* x, float negative_slope,
                                                  float* dx, long long n) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-    dx[i] = dout[i] * with_activation(a, [&](auto kind) { return activation_derivative<kind.value>(x[i], negative_slope); });
+    dx[i] = dout[i] *
+            with_activation(a, [&](auto kind) { return activation_derivative<kind.value>(x[i], negative_slope); });
 }
 }  // namespace
 
@@ -35,15 +36,17 @@ void activation_backward_naive(Activation a, const Tensor& dout, const Tensor& x
 // Extended __device__ lambdas may not be defined inside another lambda, so the
 // compile-time formula goes through these function templates.
 template <Activation A> void forward_vec4(const Tensor& x, float negative_slope, Tensor& out) {
-  map_vec4(x.device().index, x.numel(),
-           [negative_slope] __device__(float v) { return activation_value<A>(v, negative_slope); }, out.data<float>(),
-           x.data<float>());
+  map_vec4(
+      x.device().index, x.numel(),
+      [negative_slope] __device__(float v) { return activation_value<A>(v, negative_slope); }, out.data<float>(),
+      x.data<float>());
 }
 
 template <Activation A> void backward_vec4(const Tensor& dout, const Tensor& x, float negative_slope, Tensor& dx) {
-  map_vec4(x.device().index, x.numel(),
-           [negative_slope] __device__(float g, float v) { return g * activation_derivative<A>(v, negative_slope); },
-           dx.data<float>(), dout.data<float>(), x.data<float>());
+  map_vec4(
+      x.device().index, x.numel(),
+      [negative_slope] __device__(float g, float v) { return g * activation_derivative<A>(v, negative_slope); },
+      dx.data<float>(), dout.data<float>(), x.data<float>());
 }
 
 void activation_forward_vec4(Activation a, const Tensor& x, float negative_slope, Tensor& out) {

@@ -19,7 +19,8 @@ __global__ void dropout_forward_philox4_kernel(const float* __restrict__ x, floa
                                                std::uint64_t base_block, float* __restrict__ out,
                                                float* __restrict__ mask, long long n, bool vectorised) {
   const long long blocks = (n + 3) / 4;
-  for (long long b = blockIdx.x * (long long)blockDim.x + threadIdx.x; b < blocks; b += (long long)gridDim.x * blockDim.x) {
+  for (long long b = blockIdx.x * (long long)blockDim.x + threadIdx.x; b < blocks;
+       b += (long long)gridDim.x * blockDim.x) {
     const PhiloxWords words = philox4x32_10(seed, base_block + b);
     float m[4];
     for (int k = 0; k < 4; ++k) m[k] = uniform_from_bits(words.w[k]) < p ? 0.0f : scale;
@@ -65,13 +66,14 @@ void dropout_backward_naive(const Tensor& dout, const Tensor& mask, Tensor& dx) 
   const long long n = dout.numel();
   if (n == 0) return;
   multiply_naive_kernel<<<grid_for(n), 256, 0, stream(dout.device().index)>>>(dout.data<float>(), mask.data<float>(),
-                                                                            dx.data<float>(), n);
+                                                                              dx.data<float>(), n);
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
 void dropout_backward_vec4(const Tensor& dout, const Tensor& mask, Tensor& dx) {
-  map_vec4(dout.device().index, dout.numel(), [] __device__(float g, float m) { return g * m; }, dx.data<float>(),
-           dout.data<float>(), mask.data<float>());
+  map_vec4(
+      dout.device().index, dout.numel(), [] __device__(float g, float m) { return g * m; }, dx.data<float>(),
+      dout.data<float>(), mask.data<float>());
 }
 
 }  // namespace cudl::cuda

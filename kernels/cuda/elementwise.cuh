@@ -26,8 +26,10 @@ __global__ void map_vec4_kernel(long long n, long long n4, F f, float* __restric
     reinterpret_cast<float4*>(out)[v] = r;
   }
   for (long long i = 4 * n4 + first; i < n; i += stride) {
-    if constexpr (Arity == 1) out[i] = f(a[i]);
-    else out[i] = f(a[i], b[i]);
+    if constexpr (Arity == 1)
+      out[i] = f(a[i]);
+    else
+      out[i] = f(a[i], b[i]);
   }
 }
 

@@ -23,7 +23,8 @@ __device__ __forceinline__ bool label_ok(long long label, long long classes, lon
 __global__ void row_loss_naive_kernel(LossKind kind, const float* x, const std::int64_t* labels, long long rows,
                                       long long classes, float* dx, float* row_loss, Flag* bad) {
   const float scale = 1.0f / rows;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)gridDim.x * blockDim.x) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
+       i += (long long)gridDim.x * blockDim.x) {
     row_loss[i] = 0.0f;
     if (!label_ok(labels[i], classes, i, rows, bad)) continue;
     const float* xr = x + i * classes;
@@ -131,8 +132,8 @@ std::int64_t loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor&
     const long long rows = x.size(0), classes = x.size(1);
     Tensor row_loss = Tensor::empty({rows}, DType::F32, x.device());
     Tensor bad = Tensor::zeros({1}, DType::I64, x.device());
-    row_loss_naive_kernel<<<grid_for(rows), kBlock, 0, s>>>(kind, x.data<float>(), y.data<std::int64_t>(), rows, classes,
-                                                            dx.data<float>(), row_loss.data<float>(),
+    row_loss_naive_kernel<<<grid_for(rows), kBlock, 0, s>>>(kind, x.data<float>(), y.data<std::int64_t>(), rows,
+                                                            classes, dx.data<float>(), row_loss.data<float>(),
                                                             reinterpret_cast<Flag*>(bad.data<std::int64_t>()));
     CUDL_CUDA_CALL(cudaGetLastError());
     mean_serial_kernel<<<1, 1, 0, s>>>(row_loss.data<float>(), rows, rows, loss.data<float>());

@@ -18,7 +18,9 @@ struct MaxSum {
 };
 __device__ __forceinline__ MaxSum empty_max_sum() { return {-INFINITY, 0.0f}; }
 
-__device__ __forceinline__ MaxSum shfl_xor(MaxSum v, int mask) { return {shfl_xor(v.max, mask), shfl_xor(v.sum, mask)}; }
+__device__ __forceinline__ MaxSum shfl_xor(MaxSum v, int mask) {
+  return {shfl_xor(v.max, mask), shfl_xor(v.sum, mask)};
+}
 
 // One exp per value: rescale the sum only when the maximum moves.
 __device__ __forceinline__ void online_add(MaxSum& s, float x) {
@@ -67,10 +69,14 @@ template <bool WholeBlock> struct RowGroup {
   __device__ static long long first_row() {
     return WholeBlock ? blockIdx.x : blockIdx.x * (long long)(blockDim.x / kWarp) + threadIdx.x / kWarp;
   }
-  __device__ static long long row_stride() { return WholeBlock ? gridDim.x : (long long)gridDim.x * (blockDim.x / kWarp); }
+  __device__ static long long row_stride() {
+    return WholeBlock ? gridDim.x : (long long)gridDim.x * (blockDim.x / kWarp);
+  }
   template <typename T, typename Op> __device__ static T reduce(T v, Op op, T identity) {
-    if constexpr (WholeBlock) return block_reduce(v, op, identity);
-    else return warp_reduce(v, op);
+    if constexpr (WholeBlock)
+      return block_reduce(v, op, identity);
+    else
+      return warp_reduce(v, op);
   }
 };
 

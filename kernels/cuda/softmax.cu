@@ -17,7 +17,8 @@ Rows rows_of(const Tensor& t) {
 }
 
 __global__ void softmax_forward_naive_kernel(const float* x, float* out, long long rows, long long cols) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)gridDim.x * blockDim.x) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
+       i += (long long)gridDim.x * blockDim.x) {
     const float* xr = x + i * cols;
     float max = -INFINITY, sum = 0.0f;
     for (long long j = 0; j < cols; ++j) max = fmaxf(max, xr[j]);
@@ -28,7 +29,8 @@ __global__ void softmax_forward_naive_kernel(const float* x, float* out, long lo
 
 __global__ void softmax_backward_naive_kernel(const float* dout, const float* out, float* dx, long long rows,
                                               long long cols) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows; i += (long long)gridDim.x * blockDim.x) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
+       i += (long long)gridDim.x * blockDim.x) {
     float dot = 0.0f;
     for (long long j = 0; j < cols; ++j) dot += dout[i * cols + j] * out[i * cols + j];
     for (long long j = 0; j < cols; ++j) dx[i * cols + j] = out[i * cols + j] * (dout[i * cols + j] - dot);
@@ -85,7 +87,8 @@ class RowsDescriptor {
  public:
   explicit RowsDescriptor(Rows r) {
     CUDL_CUDA_CALL(cudnnCreateTensorDescriptor(&desc_));
-    CUDL_CUDA_CALL(cudnnSetTensor4dDescriptor(desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)r.rows, (int)r.cols, 1, 1));
+    CUDL_CUDA_CALL(
+        cudnnSetTensor4dDescriptor(desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)r.rows, (int)r.cols, 1, 1));
   }
   ~RowsDescriptor() { cudnnDestroyTensorDescriptor(desc_); }
   RowsDescriptor(const RowsDescriptor&) = delete;
@@ -101,7 +104,7 @@ void softmax_forward_naive(const Tensor& x, Tensor& out) {
   const auto [rows, cols] = rows_of(x);
   if (rows == 0) return;
   softmax_forward_naive_kernel<<<grid_for(rows), 256, 0, stream(x.device().index)>>>(x.data<float>(), out.data<float>(),
-                                                                                   rows, cols);
+                                                                                     rows, cols);
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
@@ -118,8 +121,8 @@ void softmax_forward_warp(const Tensor& x, Tensor& out) {
   if (rows == 0) return;
   cudaStream_t s = stream(x.device().index);
   launch_rows(rows, cols, [&](auto whole_block, unsigned grid, int block) {
-    softmax_forward_rows_kernel<decltype(whole_block)::value><<<grid, block, 0, s>>>(x.data<float>(), out.data<float>(),
-                                                                                   rows, cols);
+    softmax_forward_rows_kernel<decltype(whole_block)::value>
+        <<<grid, block, 0, s>>>(x.data<float>(), out.data<float>(), rows, cols);
   });
   CUDL_CUDA_CALL(cudaGetLastError());
 }

@@ -21,7 +21,8 @@ __global__ void upsample_forward_naive_kernel(const float* x, float* out, long l
 __global__ void upsample_backward_naive_kernel(const float* dout, float* dx, long long planes, long long h, long long w,
                                                long long scale) {
   const long long n = planes * h * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n; idx += (long long)gridDim.x * blockDim.x) {
+  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
+       idx += (long long)gridDim.x * blockDim.x) {
     const long long iw = idx % w, ih = (idx / w) % h, p = idx / (w * h);
     float sum = 0.0f;
     for (long long i = 0; i < scale; ++i)
@@ -35,7 +36,8 @@ __global__ void upsample_backward_naive_kernel(const float* dout, float* dx, lon
 __global__ void upsample_forward_block_kernel(const float* __restrict__ x, float* __restrict__ out, long long rows,
                                               long long w, int scale) {
   const long long n = rows * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n; idx += (long long)gridDim.x * blockDim.x) {
+  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
+       idx += (long long)gridDim.x * blockDim.x) {
     const long long r = idx / w, iw = idx - r * w;
     const float v = x[idx];
     float* block = out + r * scale * out_w + iw * scale;
@@ -47,7 +49,8 @@ __global__ void upsample_forward_block_kernel(const float* __restrict__ x, float
 __global__ void upsample_backward_block_kernel(const float* __restrict__ dout, float* __restrict__ dx, long long rows,
                                                long long w, int scale) {
   const long long n = rows * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n; idx += (long long)gridDim.x * blockDim.x) {
+  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
+       idx += (long long)gridDim.x * blockDim.x) {
     const long long r = idx / w, iw = idx - r * w;
     const float* block = dout + r * scale * out_w + iw * scale;
     float sum = 0.0f;

@@ -567,6 +567,9 @@ def main():
     torch.set_num_threads(1)
     if args.check:
         return check(args.check, args.check_tol)
+    unknown = set(args.only or ()) - set(OPS)
+    if unknown:
+        parser.error("unknown op(s): " + ", ".join(sorted(unknown)))
     generate(args.out, args.only)
     return 0
 
