@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -75,10 +76,10 @@ std::string describe(Device device) {
   if (device.is_cpu()) return "cpu (" + std::to_string(omp_get_max_threads()) + " threads)";
 #if CUDL_WITH_CUDA
   const cudaDeviceProp& p = cuda::context(device.index).properties();
-  char text[256];
-  std::snprintf(text, sizeof text, "%s (%s, sm_%d%d, %.1f GiB)", device.str().c_str(), p.name, p.major, p.minor,
-                p.totalGlobalMem / 1073741824.0);
-  return text;
+  char memory[32];
+  std::snprintf(memory, sizeof memory, "%.1f GiB", p.totalGlobalMem / 1073741824.0);
+  return device.str() + " (" + p.name + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " + memory +
+         ")";
 #else
   return device.str() + " (unavailable)";
 #endif

@@ -6,23 +6,18 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/host_device.h"
 #include "kernels/activation.h"
-
-#if defined(__CUDACC__)
-#define CUDL_HD __host__ __device__ __forceinline__
-#else
-#define CUDL_HD inline
-#endif
 
 namespace cudl {
 
-template <typename T> CUDL_HD T sigmoid_of(T x) {
+template <typename T> CUDL_HOST_DEVICE T sigmoid_of(T x) {
   // exp of a non-positive number only: no overflow for large |x|.
   const T e = std::exp(-std::abs(x));
   return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
-template <Activation A, typename T> CUDL_HD T activation_value(T x, T negative_slope) {
+template <Activation A, typename T> CUDL_HOST_DEVICE T activation_value(T x, T negative_slope) {
   if constexpr (A == Activation::ReLU) return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
   if constexpr (A == Activation::LeakyReLU) return x > T(0) ? x : x * negative_slope;
   if constexpr (A == Activation::GELU) return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
@@ -32,7 +27,7 @@ template <Activation A, typename T> CUDL_HD T activation_value(T x, T negative_s
 }
 
 // d activation / dx at x.
-template <Activation A, typename T> CUDL_HD T activation_derivative(T x, T negative_slope) {
+template <Activation A, typename T> CUDL_HOST_DEVICE T activation_derivative(T x, T negative_slope) {
   if constexpr (A == Activation::ReLU) return x > T(0) ? T(1) : T(0);
   if constexpr (A == Activation::LeakyReLU) return x > T(0) ? T(1) : negative_slope;
   if constexpr (A == Activation::GELU) {
@@ -56,7 +51,7 @@ template <Activation A, typename T> CUDL_HD T activation_derivative(T x, T negat
 
 // Calls f(std::integral_constant<Activation, a>{}): turns the runtime choice into
 // a template argument once per call, outside the element loops.
-template <typename F> CUDL_HD decltype(auto) with_activation(Activation a, F&& f) {
+template <typename F> CUDL_HOST_DEVICE decltype(auto) with_activation(Activation a, F&& f) {
   switch (a) {
     case Activation::ReLU: return f(std::integral_constant<Activation, Activation::ReLU>{});
     case Activation::LeakyReLU: return f(std::integral_constant<Activation, Activation::LeakyReLU>{});

@@ -48,12 +48,20 @@ ConvPieces pieces_for(const char* op, Device device, Impl impl) {
   throw_no_impl(op, device, impl);
 }
 
+// A zero-sized dimension would reach a division by zero (the CUDA im2col chunking
+// divides by the per-image column size) or zero-block launches.
+void check_nonempty(const char* op, const Tensor& x, const Tensor& w) {
+  CUDL_CHECK(x.numel() > 0 && w.numel() > 0, op, ": expected x and w with no zero-sized dimension, got x ",
+             shape_str(x.shape()), ", w ", shape_str(w.shape()));
+}
+
 // Checks x [N,C,H,W] against a conv2d weight [F,C/groups,KH,KW] and the params.
 void check_conv2d_args(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
   check_ndim("conv2d", "x", x, 4);
   check_float("conv2d", "x", x);
   check_ndim("conv2d", "w", w, 4);
   check_float("conv2d", "w", w);
+  check_nonempty("conv2d", x, w);
   CUDL_CHECK(p.stride >= 1 && p.pad >= 0 && p.groups >= 1, "conv2d: expected stride >= 1, pad >= 0, groups >= 1, got stride ",
              p.stride, ", pad ", p.pad, ", groups ", p.groups);
   CUDL_CHECK(x.size(1) % p.groups == 0 && w.size(0) % p.groups == 0, "conv2d: groups ", p.groups,
@@ -76,6 +84,7 @@ void check_conv_transpose2d_args(const Tensor& x, const Tensor& w, const Conv2dP
   check_float("conv_transpose2d", "x", x);
   check_ndim("conv_transpose2d", "w", w, 4);
   check_float("conv_transpose2d", "w", w);
+  check_nonempty("conv_transpose2d", x, w);
   CUDL_CHECK(p.stride >= 1 && p.pad >= 0, "conv_transpose2d: expected stride >= 1 and pad >= 0, got stride ",
              p.stride, ", pad ", p.pad);
   CUDL_CHECK(p.groups == 1, "conv_transpose2d: groups are not supported, got groups ", p.groups);

@@ -17,6 +17,8 @@ void check_linear_args(const Tensor& x, const Tensor& w) {
   check_float("linear", "x", x);
   check_ndim("linear", "w", w, 2);
   check_float("linear", "w", w);
+  // Every path divides x.numel() by D, and cuBLAS rejects leading dimensions of 0.
+  CUDL_CHECK(w.size(0) > 0 && w.size(1) > 0, "linear: expected w [M, D] with M, D > 0, got ", w.str());
   CUDL_CHECK(x.dim() >= 1 && x.size(-1) == w.size(1), "linear: x's last dim must equal w's in-features ",
              w.size(1), ", got x ", shape_str(x.shape()), " and w ", shape_str(w.shape()));
 }

@@ -7,7 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/activation_math.h"  // CUDL_HD, sigmoid_of
+#include "core/host_device.h"
+#include "kernels/activation_math.h"  // sigmoid_of
 
 namespace cudl {
 
@@ -30,7 +31,7 @@ constexpr bool has_labels(LossKind kind) { return kind == LossKind::CrossEntropy
 // log-sum-exp(x) - x[label], shifted by the row's max so exp never overflows;
 // dx = (softmax(x) - onehot(label)) * scale.
 template <typename T>
-CUDL_HD T cross_entropy_row(const float* x, std::int64_t classes, std::int64_t label, T scale, float* dx) {
+CUDL_HOST_DEVICE T cross_entropy_row(const float* x, std::int64_t classes, std::int64_t label, T scale, float* dx) {
   T max = x[0];
   for (std::int64_t j = 1; j < classes; ++j) max = x[j] > max ? T(x[j]) : max;
   T sum = 0;
@@ -42,7 +43,8 @@ CUDL_HD T cross_entropy_row(const float* x, std::int64_t classes, std::int64_t l
 
 // sum over j != label of max(0, x[j] - x[label] + 1); each positive margin sends
 // +scale to its class and -scale to the label's.
-template <typename T> CUDL_HD T svm_row(const float* x, std::int64_t classes, std::int64_t label, T scale, float* dx) {
+template <typename T>
+CUDL_HOST_DEVICE T svm_row(const float* x, std::int64_t classes, std::int64_t label, T scale, float* dx) {
   T loss = 0, positive = 0;
   for (std::int64_t j = 0; j < classes; ++j) {
     const T margin = T(x[j]) - T(x[label]) + T(1);
@@ -56,13 +58,13 @@ template <typename T> CUDL_HD T svm_row(const float* x, std::int64_t classes, st
 }
 
 // max(x, 0) - x t + log(1 + exp(-|x|)): the exp never overflows.
-template <typename T> CUDL_HD T bce_with_logits_element(float x, float target, T scale, float* dx) {
+template <typename T> CUDL_HOST_DEVICE T bce_with_logits_element(float x, float target, T scale, float* dx) {
   const T xt = x;
   *dx = static_cast<float>((sigmoid_of(xt) - T(target)) * scale);
   return (xt > T(0) ? xt : T(0)) - xt * T(target) + std::log1p(std::exp(-std::abs(xt)));
 }
 
-template <typename T> CUDL_HD T mse_element(float x, float target, T scale, float* dx) {
+template <typename T> CUDL_HOST_DEVICE T mse_element(float x, float target, T scale, float* dx) {
   const T diff = T(x) - T(target);
   *dx = static_cast<float>(T(2) * diff * scale);
   return diff * diff;

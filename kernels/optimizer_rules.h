@@ -7,13 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef CUDL_HOST_DEVICE
-#if defined(__CUDACC__)
-#define CUDL_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define CUDL_HOST_DEVICE inline
-#endif
-#endif
+#include "core/host_device.h"
 
 namespace cudl::rules {
 

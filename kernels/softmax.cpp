@@ -21,11 +21,10 @@ void check_softmax_input(const char* name, const Tensor& t) {
 }
 
 #if CUDL_WITH_CUDA
-// cuDNN describes tensors with int dimensions.
+// cuDNN describes tensors with int dimensions and limits a tensor to 2^31-1
+// elements, so a bound on rows and columns alone is not enough.
 void check_cudnn_dims(const Tensor& t) {
-  const std::int64_t cols = t.size(-1), rows = cols == 0 ? 0 : t.numel() / cols;
-  CUDL_CHECK(rows <= INT_MAX && cols <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX, " rows and columns, got ",
-             t.str());
+  CUDL_CHECK(t.numel() <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX, " elements, got ", t.str());
 }
 #endif
 }  // namespace

@@ -84,6 +84,9 @@ TEST(Conv2d, BadArgumentsNameTheOpAndShapes) {
   expect_error(conv({1, 1, 4, 4}, {1, 1, 3, 3}, {.stride = 0}), {"conv2d", "stride", "0"});
   expect_error(conv({1, 3, 4, 4}, {2, 1, 3, 3}, {.groups = 2}), {"conv2d", "groups 2", "[1,3,4,4]"});
   expect_error(conv({3, 8, 8}, {4, 3, 3, 3}, {}), {"conv2d", "x", "4 dimensions", "[3,8,8]"});
+  // Zero-sized dimensions once divided by zero in the CUDA im2col path (SIGFPE).
+  expect_error(conv({1, 3, 4, 4}, {2, 3, 0, 0}, {}), {"conv2d", "zero-sized", "[2,3,0,0]"});
+  expect_error(conv({1, 0, 4, 4}, {2, 0, 3, 3}, {}), {"conv2d", "zero-sized", "[1,0,4,4]"});
   expect_error([] { conv2d_forward(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({2, 3, 3, 3}), Tensor::zeros({3}), {}); },
                {"conv2d", "b", "[2]", "[3]"});
   expect_error(
@@ -94,6 +97,9 @@ TEST(Conv2d, BadArgumentsNameTheOpAndShapes) {
   expect_error(
       [] { conv_transpose2d_forward(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({2, 3, 3, 3}), Tensor::zeros({3}), {}); },
       {"conv_transpose2d", "3 channels", "[1,3,4,4]", "[2,3,3,3]"});
+  expect_error(
+      [] { conv_transpose2d_forward(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({2, 0, 3, 3}), Tensor::zeros({0}), {}); },
+      {"conv_transpose2d", "zero-sized", "[2,0,3,3]"});
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "core/random.h"
 #include "kernels/max_pool2d.h"
+#include "kernels/pool2d_geometry.h"
 #include "tests/conv_test_util.h"
 
 using namespace cudl;
@@ -38,6 +39,24 @@ TEST(MaxPool2d, TiesRouteToTheFirstMaximum) {
     const Device d = device_of(impl);
     EXPECT_EQ(max_pool2d_backward(dout.to(d), x.to(d), {2, 2, 1}, impl.impl).to_vector(), expected) << impl.name;
   }
+}
+
+// The CUDA gather backward visits, for each input, only the outputs that
+// covering_outputs names; check that range against every window, brute force.
+TEST(MaxPool2d, CoveringOutputsAreExactlyTheWindowsThatContainAnInput) {
+  for (std::int64_t size = 1; size <= 12; ++size)
+    for (std::int64_t k = 1; k <= size; ++k)
+      for (std::int64_t stride = 1; stride <= 4; ++stride) {
+        const std::int64_t outputs = 1 + (size - k) / stride;
+        for (std::int64_t i = 0; i < size; ++i) {
+          const CoveringOutputs range = covering_outputs(i, k, stride, outputs);
+          for (std::int64_t o = 0; o < outputs; ++o) {
+            const bool covers = o * stride <= i && i < o * stride + k;
+            EXPECT_EQ(covers, range.first <= o && o <= range.last)
+                << "size " << size << " k " << k << " stride " << stride << " input " << i << " output " << o;
+          }
+        }
+      }
 }
 
 // Finite differences with distinct inputs spaced wider than the step, so no

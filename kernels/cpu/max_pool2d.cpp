@@ -45,20 +45,6 @@ void max_pool2d_backward_naive(const Tensor& dout, const Tensor& x, const Pool2d
 
 // ---- planes in parallel ----
 namespace {
-// Offset in the plane of the first maximum of window (oh, ow). KH/KW of 0 mean
-// "the size from g", known only at run time.
-template <int KH, int KW>
-inline int64_t window_argmax(const float* plane, const Pool2dGeometry& g, int64_t oh, int64_t ow) {
-  const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
-  int64_t best = oh * g.stride * g.w + ow * g.stride;
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) {
-      const int64_t idx = (oh * g.stride + i) * g.w + ow * g.stride + j;
-      if (plane[idx] > plane[best]) best = idx;
-    }
-  return best;
-}
-
 template <int KH, int KW>
 void forward_planes(const float* x, float* out, const Pool2dGeometry& g) {
 #pragma omp parallel for schedule(static)

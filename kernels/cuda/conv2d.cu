@@ -9,6 +9,7 @@
 #include "kernels/conv2d_geometry.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/reduce.cuh"
 
 namespace cudl::cuda {
 
@@ -78,20 +79,14 @@ __global__ void conv2d_backward_weight_naive_kernel(const float* dout, const flo
 
 // ---- bias ----
 // One block per channel: its threads stride over the channel's N*OH*OW values,
-// then a shared-memory tree adds the 256 partial sums.
+// then a block reduction adds their partial sums.
 constexpr int kBiasThreads = 256;
 __global__ void channel_sum_kernel(const float* dout, float* db, long long n, long long f, long long hw) {
-  __shared__ float partial[kBiasThreads];
   const long long k = blockIdx.x;
   float sum = 0.0f;
-  for (long long idx = threadIdx.x; idx < n * hw; idx += kBiasThreads) sum += dout[(idx / hw * f + k) * hw + idx % hw];
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int half = kBiasThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) db[k] = partial[0];
+  for (long long idx = threadIdx.x; idx < n * hw; idx += blockDim.x) sum += dout[(idx / hw * f + k) * hw + idx % hw];
+  sum = block_reduce(sum, Sum{}, 0.0f);
+  if (threadIdx.x == 0) db[k] = sum;
 }
 
 __global__ void add_channel_bias_kernel(float* out, const float* b, long long count, long long f, long long hw) {

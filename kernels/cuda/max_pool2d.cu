@@ -11,24 +11,6 @@ namespace {
 
 using G = Pool2dGeometry;
 
-// Offset within its plane of the first maximum of window (oh, ow). KH/KW of 0
-// mean "the size from g", known only at run time.
-template <int KH, int KW>
-__device__ __forceinline__ long long window_argmax(const float* plane, const G& g, long long oh, long long ow) {
-  const long long kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
-  long long best = oh * g.stride * g.w + ow * g.stride;
-  float best_value = plane[best];
-#pragma unroll
-  for (long long i = 0; i < kh; ++i)
-#pragma unroll
-    for (long long j = 0; j < kw; ++j) {
-      const long long idx = (oh * g.stride + i) * g.w + ow * g.stride + j;
-      const float v = plane[idx];
-      if (v > best_value) best = idx, best_value = v;
-    }
-  return best;
-}
-
 template <int KH, int KW>
 __global__ void max_pool2d_forward_kernel(const float* x, float* out, G g) {
   CUDL_GRID_STRIDE_LOOP(idx, g.planes * g.oh * g.ow) {
@@ -46,9 +28,8 @@ __global__ void max_pool2d_backward_scatter_kernel(const float* dout, const floa
   }
 }
 
-// One thread per input element: the outputs whose window covers (ih, iw) are
-// oh in [ceil((ih - kh + 1) / stride), ih / stride] (and likewise ow); it takes
-// the gradient of those whose first maximum it is.
+// One thread per input element: of the outputs whose window covers (ih, iw), it
+// takes the gradient of those whose first maximum it is.
 template <int KH, int KW>
 __global__ void max_pool2d_backward_gather_kernel(const float* dout, const float* x, float* dx, G g) {
   const long long kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
@@ -57,13 +38,11 @@ __global__ void max_pool2d_backward_gather_kernel(const float* dout, const float
     const long long self = ih * g.w + iw;
     const float* in = x + plane * g.h * g.w;
     const float* d = dout + plane * g.oh * g.ow;
-    const long long oh_first = ih < kh ? 0 : (ih - kh + g.stride) / g.stride;
-    const long long ow_first = iw < kw ? 0 : (iw - kw + g.stride) / g.stride;
-    const long long oh_last = ih / g.stride < g.oh ? ih / g.stride : g.oh - 1;
-    const long long ow_last = iw / g.stride < g.ow ? iw / g.stride : g.ow - 1;
+    const CoveringOutputs rows = covering_outputs(ih, kh, g.stride, g.oh);
+    const CoveringOutputs cols = covering_outputs(iw, kw, g.stride, g.ow);
     float sum = 0.0f;
-    for (long long oh = oh_first; oh <= oh_last; ++oh)
-      for (long long ow = ow_first; ow <= ow_last; ++ow)
+    for (long long oh = rows.first; oh <= rows.last; ++oh)
+      for (long long ow = cols.first; ow <= cols.last; ++ow)
         if (window_argmax<KH, KW>(in, g, oh, ow) == self) sum += d[oh * g.ow + ow];
     dx[idx] = sum;
   }

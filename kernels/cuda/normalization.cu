@@ -3,6 +3,7 @@
 #include "core/check.h"
 #include "core/cuda/context.h"
 #include "kernels/cuda/normalization.h"
+#include "kernels/cuda/reduce.cuh"
 
 namespace cudl::cuda {
 
@@ -17,31 +18,6 @@ Layout layout_of(const Tensor& x) {
   return {n, c, x.numel() / (n * c)};
 }
 
-// ---- reductions: pairs of double sums ----
-struct Sums {
-  double a, b;
-};
-
-__device__ inline Sums warp_sum(Sums v) {
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    v.a += __shfl_xor_sync(0xffffffffu, v.a, offset);
-    v.b += __shfl_xor_sync(0xffffffffu, v.b, offset);
-  }
-  return v;
-}
-
-// Sum over a 1-D block whose size is a multiple of 32; every thread gets the total.
-__device__ inline Sums block_sum(Sums v) {
-  __shared__ Sums warp_totals[32];
-  v = warp_sum(v);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  __syncthreads();  // a previous call may still be reading warp_totals
-  if (lane == 0) warp_totals[warp] = v;
-  __syncthreads();
-  v = lane < static_cast<int>(blockDim.x / 32) ? warp_totals[lane] : Sums{0.0, 0.0};
-  return warp_sum(v);
-}
-
 // ---- per-channel reductions of x seen as [N, C, S], shared by batch norm's
 // statistics and both ops' dgamma/dbeta. Stage 1 writes partial sums [chunks, C];
 // stage 2 (one thread per channel) adds them up in a fixed order and hands the
@@ -51,17 +27,14 @@ __device__ inline Sums block_sum(Sums v) {
 // channel's N*S, with k = n*S + j: consecutive threads read consecutive j.
 template <class Index, class Value>
 __global__ void channel_partials_kernel(Value value, Index count, Index s, Index chunk_len, long long c_count,
-                                        Sums* partial) {
+                                        SumPair* partial) {
   const long long c = blockIdx.x;
   const Index begin = static_cast<Index>(blockIdx.y) * chunk_len;
   const Index end = begin + chunk_len < count ? begin + chunk_len : count;
-  Sums acc{0.0, 0.0};
-  for (Index k = begin + threadIdx.x; k < end; k += blockDim.x) {
-    const Sums v = value(static_cast<long long>(k / s), c, static_cast<long long>(k % s));
-    acc.a += v.a;
-    acc.b += v.b;
-  }
-  acc = block_sum(acc);
+  SumPair acc{0.0, 0.0};
+  for (Index k = begin + threadIdx.x; k < end; k += blockDim.x)
+    acc = acc + value(static_cast<long long>(k / s), c, static_cast<long long>(k % s));
+  acc = block_reduce(acc, Sum{}, SumPair{0.0, 0.0});
   if (threadIdx.x == 0) partial[blockIdx.y * c_count + c] = acc;
 }
 
@@ -70,38 +43,29 @@ __global__ void channel_partials_kernel(Value value, Index count, Index s, Index
 constexpr int kColumns = 32, kRows = 8;
 template <class Value>
 __global__ void column_partials_kernel(Value value, long long n, long long c_count, long long rows_per_chunk,
-                                       Sums* partial) {
-  __shared__ Sums tile[kRows][kColumns + 1];  // +1: no bank conflicts on the column sums
+                                       SumPair* partial) {
+  __shared__ SumPair tile[kRows][kColumns + 1];  // +1: no bank conflicts on the column sums
   const long long c = static_cast<long long>(blockIdx.x) * kColumns + threadIdx.x;
   const long long begin = static_cast<long long>(blockIdx.y) * rows_per_chunk;
   const long long end = begin + rows_per_chunk < n ? begin + rows_per_chunk : n;
-  Sums acc{0.0, 0.0};
+  SumPair acc{0.0, 0.0};
   if (c < c_count)
-    for (long long row = begin + threadIdx.y; row < end; row += kRows) {
-      const Sums v = value(row, c, 0);
-      acc.a += v.a;
-      acc.b += v.b;
-    }
+    for (long long row = begin + threadIdx.y; row < end; row += kRows) acc = acc + value(row, c, 0);
   tile[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
   if (threadIdx.y == 0 && c < c_count) {
-    for (int r = 1; r < kRows; ++r) {
-      acc.a += tile[r][threadIdx.x].a;
-      acc.b += tile[r][threadIdx.x].b;
-    }
+    for (int r = 1; r < kRows; ++r) acc = acc + tile[r][threadIdx.x];
     partial[blockIdx.y * c_count + c] = acc;
   }
 }
 
 template <class Epilogue>
-__global__ void combine_partials_kernel(const Sums* partial, long long chunks, long long c_count, Epilogue epilogue) {
+__global__ void combine_partials_kernel(const SumPair* partial, long long chunks, long long c_count,
+                                        Epilogue epilogue) {
   for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
        c += (long long)gridDim.x * blockDim.x) {
-    Sums total{0.0, 0.0};
-    for (long long k = 0; k < chunks; ++k) {
-      total.a += partial[k * c_count + c].a;
-      total.b += partial[k * c_count + c].b;
-    }
+    SumPair total{0.0, 0.0};
+    for (long long k = 0; k < chunks; ++k) total = total + partial[k * c_count + c];
     epilogue(c, total);
   }
 }
@@ -109,7 +73,7 @@ __global__ void combine_partials_kernel(const Sums* partial, long long chunks, l
 long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
 long long clamp(long long v, long long lo, long long hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// Sums value(n, c, j) over n and j for every channel c, then runs epilogue(c, total).
+// Adds value(n, c, j) over n and j for every channel c, then runs epilogue(c, total).
 // Chunks are sized to give the GPU about four blocks per SM.
 template <class Value, class Epilogue>
 void reduce_channels(const Layout& l, Value value, Epilogue epilogue, int device) {
@@ -117,10 +81,11 @@ void reduce_channels(const Layout& l, Value value, Epilogue epilogue, int device
   const long long target_blocks = 4LL * ctx.properties().multiProcessorCount;
   long long chunks;
   Tensor partial_buffer;
-  Sums* partial;
+  SumPair* partial;
   auto allocate = [&](long long count) {
-    partial_buffer = Tensor::empty({count * l.c * static_cast<long long>(sizeof(Sums))}, DType::U8, Device::cuda(device));
-    partial = static_cast<Sums*>(partial_buffer.raw_data());
+    partial_buffer =
+        Tensor::empty({count * l.c * static_cast<long long>(sizeof(SumPair))}, DType::U8, Device::cuda(device));
+    partial = static_cast<SumPair*>(partial_buffer.raw_data());
   };
   if (l.s == 1) {
     const long long column_blocks = ceil_div(l.c, kColumns);
@@ -154,7 +119,7 @@ void reduce_channels(const Layout& l, Value value, Epilogue epilogue, int device
 struct ShiftedMomentsValue {
   const float* x;
   long long c_count, s;
-  __device__ Sums operator()(long long n, long long c, long long j) const {
+  __device__ SumPair operator()(long long n, long long c, long long j) const {
     const double d = double(x[(n * c_count + c) * s + j]) - x[c * s];
     return {d, d * d};
   }
@@ -165,7 +130,7 @@ struct ParamGradValue {
   const float *x, *dy, *mean, *inv_std;
   long long c_count, s, groups, group_channels;
   bool per_channel;
-  __device__ Sums operator()(long long n, long long c, long long j) const {
+  __device__ SumPair operator()(long long n, long long c, long long j) const {
     const long long i = (n * c_count + c) * s + j;
     const long long stat = per_channel ? c : n * groups + c / group_channels;
     const float xhat = (x[i] - mean[stat]) * inv_std[stat];
@@ -186,7 +151,7 @@ struct BatchStatsEpilogue {
   long long s, count;
   float eps, momentum;
   float *mean, *inv_std, *running_mean, *running_var;
-  __device__ void operator()(long long c, Sums total) const {
+  __device__ void operator()(long long c, SumPair total) const {
     const double shifted_mean = total.a / count;
     const double var = fmax(total.b / count - shifted_mean * shifted_mean, 0.0);
     const double mu = x[c * s] + shifted_mean;
@@ -198,7 +163,7 @@ struct BatchStatsEpilogue {
 
 struct ParamGradEpilogue {
   float *dbeta, *dgamma;
-  __device__ void operator()(long long c, Sums total) const {
+  __device__ void operator()(long long c, SumPair total) const {
     dbeta[c] = static_cast<float>(total.a);
     dgamma[c] = static_cast<float>(total.b);
   }
@@ -325,36 +290,27 @@ Segments segments_of(const Tensor& x, long long groups) {
   return {l.n * groups, (l.c / groups) * l.s, l.s, groups, l.c / groups};
 }
 
-// kThreads threads share a segment: 32 (one warp, kBlock/32 segments per block)
-// or kBlock (the whole block).
 // Channel of value k within its group; layer norm (S == 1) skips the division.
 __device__ inline unsigned channel_in_group(unsigned k, unsigned s) { return s == 1 ? k : k / s; }
 
-template <int kThreads>
-__device__ inline Sums segment_sum(Sums v) {
-  if constexpr (kThreads == 32)
-    return warp_sum(v);
-  else
-    return block_sum(v);
-}
-
-template <int kThreads>
+// A segment per warp, or per block when WholeBlock.
+template <bool WholeBlock>
 __global__ void group_norm_forward_kernel(const float* x, const float* gamma, const float* beta, float* out,
                                           float* mean_out, float* inv_std_out, Segments sg, float eps) {
-  constexpr int kPerBlock = kBlock / kThreads;
-  const unsigned lane = threadIdx.x % kThreads, m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
-  // Every thread of a segment runs the same iterations, as segment_sum requires.
-  for (long long seg = static_cast<long long>(blockIdx.x) * kPerBlock + threadIdx.x / kThreads; seg < sg.count;
-       seg += static_cast<long long>(gridDim.x) * kPerBlock) {
+  using G = RowGroup<WholeBlock>;
+  constexpr unsigned kThreads = WholeBlock ? kBlock : kWarp;
+  const unsigned lane = G::rank(), m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
+  // Every thread of a segment runs the same iterations, as G::reduce requires.
+  for (long long seg = G::first_row(); seg < sg.count; seg += G::row_stride()) {
     const float* xs = x + seg * sg.m;
     const float shift = xs[0];
-    Sums acc{0.0, 0.0};
+    SumPair acc{0.0, 0.0};
     for (unsigned k = lane; k < m; k += kThreads) {
       const double d = double(xs[k]) - shift;
       acc.a += d;
       acc.b += d * d;
     }
-    acc = segment_sum<kThreads>(acc);
+    acc = G::reduce(acc, Sum{}, SumPair{0.0, 0.0});
     const double shifted_mean = acc.a / m;
     const float mean = static_cast<float>(shift + shifted_mean);
     const float inv_std = static_cast<float>(1.0 / sqrt(fmax(acc.b / m - shifted_mean * shifted_mean, 0.0) + eps));
@@ -372,24 +328,25 @@ __global__ void group_norm_forward_kernel(const float* x, const float* gamma, co
   }
 }
 
-// dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma.
-template <int kThreads>
+// dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma;
+// a segment per warp, or per block when WholeBlock.
+template <bool WholeBlock>
 __global__ void group_norm_dx_kernel(const float* dy, const float* x, const float* gamma, const float* mean_in,
                                      const float* inv_std_in, float* dx, Segments sg) {
-  constexpr int kPerBlock = kBlock / kThreads;
-  const unsigned lane = threadIdx.x % kThreads, m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
-  for (long long seg = static_cast<long long>(blockIdx.x) * kPerBlock + threadIdx.x / kThreads; seg < sg.count;
-       seg += static_cast<long long>(gridDim.x) * kPerBlock) {
+  using G = RowGroup<WholeBlock>;
+  constexpr unsigned kThreads = WholeBlock ? kBlock : kWarp;
+  const unsigned lane = G::rank(), m = static_cast<unsigned>(sg.m), s = static_cast<unsigned>(sg.s);
+  for (long long seg = G::first_row(); seg < sg.count; seg += G::row_stride()) {
     const float *xs = x + seg * sg.m, *dys = dy + seg * sg.m;
     const float* g = gamma + (seg % sg.groups) * sg.group_channels;
     const float mean = mean_in[seg], inv_std = inv_std_in[seg];
-    Sums acc{0.0, 0.0};
+    SumPair acc{0.0, 0.0};
     for (unsigned k = lane; k < m; k += kThreads) {
       const float dxhat = dys[k] * g[channel_in_group(k, s)];
       acc.a += dxhat;
       acc.b += double(dxhat) * ((xs[k] - mean) * inv_std);
     }
-    acc = segment_sum<kThreads>(acc);
+    acc = G::reduce(acc, Sum{}, SumPair{0.0, 0.0});
     const float mean_dxhat = static_cast<float>(acc.a / m), mean_dxhat_xhat = static_cast<float>(acc.b / m);
     float* dxs = dx + seg * sg.m;
     for (unsigned k = lane; k < m; k += kThreads) {
@@ -627,11 +584,11 @@ void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
   CUDL_CHECK(sg.m <= INT32_MAX, "group_norm: a group of at most 2^31-1 values on CUDA, got ", sg.m, " in ", x.str());
   cudaStream_t st = stream(x.device().index);
   if (sg.m <= kWarpSegmentMax)
-    group_norm_forward_kernel<32><<<segment_grid(sg, 32), kBlock, 0, st>>>(
+    group_norm_forward_kernel<false><<<segment_grid(sg, kWarp), kBlock, 0, st>>>(
         x.data<float>(), gamma.data<float>(), beta.data<float>(), saved.out.data<float>(), saved.mean.data<float>(),
         saved.inv_std.data<float>(), sg, eps);
   else
-    group_norm_forward_kernel<kBlock><<<segment_grid(sg, kBlock), kBlock, 0, st>>>(
+    group_norm_forward_kernel<true><<<segment_grid(sg, kBlock), kBlock, 0, st>>>(
         x.data<float>(), gamma.data<float>(), beta.data<float>(), saved.out.data<float>(), saved.mean.data<float>(),
         saved.inv_std.data<float>(), sg, eps);
   CUDL_CUDA_CALL(cudaGetLastError());
@@ -645,10 +602,10 @@ void group_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor
   const int device = x.device().index;
   const float *mean = saved.mean.data<float>(), *inv_std = saved.inv_std.data<float>();
   if (sg.m <= kWarpSegmentMax)
-    group_norm_dx_kernel<32><<<segment_grid(sg, 32), kBlock, 0, stream(device)>>>(
+    group_norm_dx_kernel<false><<<segment_grid(sg, kWarp), kBlock, 0, stream(device)>>>(
         dout.data<float>(), x.data<float>(), gamma.data<float>(), mean, inv_std, grads.dx.data<float>(), sg);
   else
-    group_norm_dx_kernel<kBlock><<<segment_grid(sg, kBlock), kBlock, 0, stream(device)>>>(
+    group_norm_dx_kernel<true><<<segment_grid(sg, kBlock), kBlock, 0, stream(device)>>>(
         dout.data<float>(), x.data<float>(), gamma.data<float>(), mean, inv_std, grads.dx.data<float>(), sg);
   CUDL_CUDA_CALL(cudaGetLastError());
   reduce_channels(l,

@@ -3,6 +3,7 @@
 
 #include "core/cuda/context.h"
 #include "kernels/cuda/optimizer_update.h"
+#include "kernels/cuda/reduce.cuh"
 
 namespace cudl::cuda {
 
@@ -82,17 +83,8 @@ __global__ void sum_of_squares_kernel(const float* x, long long n, double* sum) 
   double partial = 0.0;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
     partial += (double)x[i] * x[i];
-  // Warp shuffle reduction, then one value per warp through shared memory.
-  for (int offset = 16; offset > 0; offset /= 2) partial += __shfl_down_sync(0xffffffffu, partial, offset);
-  __shared__ double warp_sums[32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) warp_sums[warp] = partial;
-  __syncthreads();
-  if (warp == 0) {
-    partial = lane < (int)(blockDim.x / 32) ? warp_sums[lane] : 0.0;
-    for (int offset = 16; offset > 0; offset /= 2) partial += __shfl_down_sync(0xffffffffu, partial, offset);
-    if (lane == 0) atomicAdd(sum, partial);
-  }
+  partial = block_reduce(partial, Sum{}, 0.0);
+  if (threadIdx.x == 0) atomicAdd(sum, partial);
 }
 
 __global__ void scale_kernel(float* x, long long n, float scale) {

@@ -40,6 +40,13 @@ struct CombineMaxSum {
   }
 };
 
+// Two double sums reduced together, e.g. a value and its square.
+struct SumPair {
+  double a, b;
+};
+__device__ __forceinline__ SumPair operator+(SumPair x, SumPair y) { return {x.a + y.a, x.b + y.b}; }
+__device__ __forceinline__ SumPair shfl_xor(SumPair v, int mask) { return {shfl_xor(v.a, mask), shfl_xor(v.b, mask)}; }
+
 struct Sum {
   template <typename T> __device__ T operator()(T a, T b) const { return a + b; }
 };
