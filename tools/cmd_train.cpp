@@ -66,7 +66,7 @@ struct TrainSettings {
 // 2-core CPU; `deep` is the one for 93%.
 std::int64_t default_epochs(const TrainSettings& s) {
   if (s.task == "fcnet") return 10;
-  return s.model == "deep" ? 10 : (s.model == "small" ? 3 : 5);
+  return s.model == "deep" ? 4 : (s.model == "small" ? 3 : 8);
 }
 
 void add_train_flags(FlagParser& f, TrainSettings& s) {
@@ -80,7 +80,7 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
             throw UsageError("--device must be auto, cpu, cuda or cuda:N, got '" + v + "'");
           s.device = v;
         });
-  f.add("--epochs", "N", "passes over the training set", "3 small, 5 three_layer, 10 deep, 10 fcnet",
+  f.add("--epochs", "N", "passes over the training set", "3 small, 8 three_layer, 4 deep, 10 fcnet",
         [&](const std::string& v) { s.epochs = parse_int("--epochs", v, 1); });
   f.add("--batch-size", "N", "images per step", "64",
         [&](const std::string& v) { s.batch_size = parse_int("--batch-size", v, 1); });
