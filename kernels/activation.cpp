@@ -74,9 +74,20 @@ OpDef activation_op_def(Activation a) {
     if (backward) put_result(results, "dx", activation_backward(a, upstream_gradient(in, out, device), x, slope, impl));
     return results;
   };
-  // One read and one write per element; the formula's arithmetic is not counted.
+  def.make_timed = [a](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
+    const float slope = a == Activation::LeakyReLU
+                            ? static_cast<float>(attrs.get_float(activation_name(a), "negative_slope", 0.01))
+                            : 0.0f;
+    const Tensor& x = ws.at("x");
+    if (!backward) return [a, &x, slope, impl] { activation_forward(a, x, slope, impl); };
+    const Tensor& dout = timed_upstream_gradient(ws, activation_forward(a, x, slope, impl));
+    return [a, &dout, &x, slope, impl] { activation_backward(a, dout, x, slope, impl); };
+  };
+  // One read and one write per element (backward: two reads); the formula's arithmetic is not counted.
   def.flops = [](const TensorMap& in, const Attrs&) { return static_cast<double>(in.at("x").numel()); };
   def.bytes = [](const TensorMap& in, const Attrs&) { return 8.0 * static_cast<double>(in.at("x").numel()); };
+  def.backward_flops = def.flops;
+  def.backward_bytes = [](const TensorMap& in, const Attrs&) { return 12.0 * static_cast<double>(in.at("x").numel()); };
   using K = InputSpec::Kind;
   const Attrs attrs = a == Activation::LeakyReLU ? Attrs{{"negative_slope", "0.01"}} : Attrs{};
   def.cases = {

@@ -210,6 +210,25 @@ auto conv_runner(const char* op, Forward forward, Backward backward) {
   };
 }
 
+// The benchmarks' make_timed for conv2d or conv_transpose2d.
+template <typename Forward, typename Backward>
+auto conv_timed(const char* op, Forward forward, Backward backward) {
+  return [op, forward, backward](TensorMap& ws, const Attrs& attrs, Impl impl,
+                                 bool with_grad) -> std::function<void()> {
+    const Conv2dParams p = conv_params(op, attrs);
+    const Tensor &x = ws.at("x"), &w = ws.at("w"), &b = ws.at("b");
+    if (!with_grad) return [forward, &x, &w, &b, p, impl] { forward(x, w, b, p, impl); };
+    const Tensor& dout = timed_upstream_gradient(ws, forward(x, w, b, p, impl));
+    return [backward, &dout, &x, &w, p, impl] { backward(dout, x, w, p, impl); };
+  };
+}
+
+// Backward reads dout, x and w and writes dx, dw and db.
+double conv_backward_bytes(const TensorMap& in, const Shape& out) {
+  const Tensor &x = in.at("x"), &w = in.at("w");
+  return 4.0 * (shape_numel(out) + 2.0 * (x.numel() + w.numel()) + in.at("b").numel());
+}
+
 }  // namespace
 
 OpDef conv2d_op_def() {
@@ -217,14 +236,23 @@ OpDef conv2d_op_def() {
   def.name = "conv2d";
   def.implementations = conv_implementations();
   def.run = conv_runner("conv2d", conv2d_forward, conv2d_backward);
+  def.make_timed = conv_timed("conv2d", conv2d_forward, conv2d_backward);
+  auto geometry = [](const TensorMap& in, const Attrs& attrs) {
+    return conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
+  };
   // FLOPs of the forward pass; backward costs twice that (dx and dw are one such product each).
-  def.flops = [](const TensorMap& in, const Attrs& attrs) {
-    const Conv2dGeometry g = conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
+  def.flops = [geometry](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = geometry(in, attrs);
     return 2.0 * g.n * g.f * g.oh * g.ow * g.cg * g.kh * g.kw;
   };
-  def.bytes = [](const TensorMap& in, const Attrs& attrs) {
-    const Conv2dGeometry g = conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
+  def.bytes = [geometry](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = geometry(in, attrs);
     return 4.0 * (g.n * g.c * g.h * g.w + g.f * g.cg * g.kh * g.kw + g.f + g.n * g.f * g.oh * g.ow);
+  };
+  def.backward_flops = [flops = def.flops](const TensorMap& in, const Attrs& attrs) { return 2.0 * flops(in, attrs); };
+  def.backward_bytes = [geometry](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = geometry(in, attrs);
+    return conv_backward_bytes(in, {g.n, g.f, g.oh, g.ow});
   };
   def.cases = {
       conv_case("small_odd", {2, 3, 7, 5}, {4, 3, 3, 2}, 4, 1, 0),
@@ -245,15 +273,22 @@ OpDef conv_transpose2d_op_def() {
   def.name = "conv_transpose2d";
   def.implementations = conv_implementations();
   def.run = conv_runner("conv_transpose2d", conv_transpose2d_forward, conv_transpose2d_backward);
+  def.make_timed = conv_timed("conv_transpose2d", conv_transpose2d_forward, conv_transpose2d_backward);
   // FLOPs of the forward pass, a conv2d backward-data: 2 * (x elements) * Cout * KH * KW.
   def.flops = [](const TensorMap& in, const Attrs&) {
     const Tensor &x = in.at("x"), &w = in.at("w");
     return 2.0 * x.numel() * w.size(1) * w.size(2) * w.size(3);
   };
-  def.bytes = [](const TensorMap& in, const Attrs& attrs) {
+  auto out_shape = [](const TensorMap& in, const Attrs& attrs) {
+    return conv_transpose2d_out_shape(in.at("x"), in.at("w"), conv_params("conv_transpose2d", attrs));
+  };
+  def.bytes = [out_shape](const TensorMap& in, const Attrs& attrs) {
     const Tensor &x = in.at("x"), &w = in.at("w");
-    const Shape out = conv_transpose2d_out_shape(x, w, conv_params("conv_transpose2d", attrs));
-    return 4.0 * (x.numel() + w.numel() + w.size(1) + shape_numel(out));
+    return 4.0 * (x.numel() + w.numel() + w.size(1) + shape_numel(out_shape(in, attrs)));
+  };
+  def.backward_flops = [flops = def.flops](const TensorMap& in, const Attrs& attrs) { return 2.0 * flops(in, attrs); };
+  def.backward_bytes = [out_shape](const TensorMap& in, const Attrs& attrs) {
+    return conv_backward_bytes(in, out_shape(in, attrs));
   };
   def.cases = {
       conv_case("small_s2_p1", {2, 4, 4, 4}, {4, 3, 4, 4}, 3, 2, 1),

@@ -3,6 +3,8 @@
 // agreement tests and benchmarks cover it, with the mask from the `seed` attribute.
 #include "kernels/dropout.h"
 
+#include <memory>
+
 #include "core/check.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/dispatch.h"
@@ -66,9 +68,22 @@ OpDef dropout_op_def() {
     if (backward) put_result(results, "dx", dropout_backward(upstream_gradient(in, r.out, device), r.mask, impl));
     return results;
   };
+  def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
+    const float p = static_cast<float>(attrs.get_float("dropout", "p", 0.5));
+    // Each timed call draws a fresh mask from the generator's stream, as training does.
+    auto gen = std::make_shared<Generator>(static_cast<std::uint64_t>(attrs.get_int("dropout", "seed", 0)));
+    const Tensor& x = ws.at("x");
+    if (!backward) return [&x, p, gen, impl] { dropout_forward(x, p, *gen, /*training=*/true, impl); };
+    DropoutResult r = dropout_forward(x, p, *gen, /*training=*/true, impl);
+    const Tensor& dout = timed_upstream_gradient(ws, r.out);
+    const Tensor& mask = ws.insert_or_assign("mask", std::move(r.mask)).first->second;
+    return [&dout, &mask, impl] { dropout_backward(dout, mask, impl); };
+  };
   def.flops = [](const TensorMap& in, const Attrs&) { return static_cast<double>(in.at("x").numel()); };
-  // Read x, write out and mask.
+  // Read x, write out and mask (backward: read dout and mask, write dx).
   def.bytes = [](const TensorMap& in, const Attrs&) { return 12.0 * static_cast<double>(in.at("x").numel()); };
+  def.backward_flops = def.flops;
+  def.backward_bytes = def.bytes;
   using K = InputSpec::Kind;
   const Attrs half{{"p", "0.5"}, {"seed", "7"}}, light{{"p", "0.1"}, {"seed", "8"}};
   def.cases = {

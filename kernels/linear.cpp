@@ -105,6 +105,12 @@ OpDef linear_op_def() {
     }
     return results;
   };
+  def.make_timed = [](TensorMap& ws, const Attrs&, Impl impl, bool backward) -> std::function<void()> {
+    const Tensor &x = ws.at("x"), &w = ws.at("w"), &b = ws.at("b");
+    if (!backward) return [&x, &w, &b, impl] { linear_forward(x, w, b, impl); };
+    const Tensor& dout = timed_upstream_gradient(ws, linear_forward(x, w, b, impl));
+    return [&dout, &x, &w, impl] { linear_backward(dout, x, w, impl); };
+  };
   auto dims = [](const TensorMap& in) {
     const Tensor& w = in.at("w");
     return std::array<double, 3>{double(in.at("x").numel() / w.size(1)), double(w.size(1)), double(w.size(0))};
@@ -116,6 +122,14 @@ OpDef linear_op_def() {
   def.bytes = [dims](const TensorMap& in, const Attrs&) {
     const auto [n, d, m] = dims(in);
     return 4.0 * (n * d + m * d + m + n * m);
+  };
+  def.backward_flops = [dims](const TensorMap& in, const Attrs&) {  // dx and dw GEMMs, db sums
+    const auto [n, d, m] = dims(in);
+    return 4.0 * n * d * m + n * m;
+  };
+  def.backward_bytes = [dims](const TensorMap& in, const Attrs&) {  // reads dout, x, w; writes dx, dw, db
+    const auto [n, d, m] = dims(in);
+    return 4.0 * (n * m + 2.0 * (n * d + m * d) + m);
   };
   using K = InputSpec::Kind;
   def.cases = {

@@ -78,6 +78,10 @@ OpDef loss_op_def(LossKind kind) {
     if (backward) put_result(results, "dx", r.dx);
     return results;
   };
+  def.make_timed = [kind, target](TensorMap& ws, const Attrs&, Impl impl, bool) -> std::function<void()> {
+    const Tensor &x = ws.at("x"), &t = ws.at(target);
+    return [kind, &x, &t, impl] { compute_loss(kind, x, t, impl); };
+  };
   // Forward and gradient together: about four operations per score.
   def.flops = [](const TensorMap& in, const Attrs&) { return 4.0 * static_cast<double>(in.at("x").numel()); };
   def.bytes = [target](const TensorMap& in, const Attrs&) {

@@ -90,7 +90,14 @@ OpDef max_pool2d_op_def() {
     if (backward) put_result(results, "dx", max_pool2d_backward(upstream_gradient(in, out, device), x, p, impl));
     return results;
   };
-  // One comparison per window element.
+  def.make_timed = [params](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
+    const Pool2dParams p = params(attrs);
+    const Tensor& x = ws.at("x");
+    if (!backward) return [&x, p, impl] { max_pool2d_forward(x, p, impl); };
+    const Tensor& dout = timed_upstream_gradient(ws, max_pool2d_forward(x, p, impl));
+    return [&dout, &x, p, impl] { max_pool2d_backward(dout, x, p, impl); };
+  };
+  // One comparison per window element (backward: the same search again, then one add).
   def.flops = [params](const TensorMap& in, const Attrs& attrs) {
     const Pool2dParams p = params(attrs);
     const Pool2dGeometry g = pool2d_geometry(in.at("x").shape(), p);
@@ -99,6 +106,12 @@ OpDef max_pool2d_op_def() {
   def.bytes = [params](const TensorMap& in, const Attrs& attrs) {
     const Pool2dGeometry g = pool2d_geometry(in.at("x").shape(), params(attrs));
     return 4.0 * g.planes * (g.h * g.w + g.oh * g.ow);
+  };
+  def.backward_flops = def.flops;
+  // Reads x and dout, writes dx.
+  def.backward_bytes = [params](const TensorMap& in, const Attrs& attrs) {
+    const Pool2dGeometry g = pool2d_geometry(in.at("x").shape(), params(attrs));
+    return 4.0 * g.planes * (2.0 * g.h * g.w + g.oh * g.ow);
   };
   using K = InputSpec::Kind;
   auto pool_case = [](std::string label, Shape x, std::int64_t kh, std::int64_t kw, std::int64_t stride,

@@ -1,6 +1,9 @@
 // batch_norm, layer_norm, group_norm: argument checks, dispatch, registry entries.
 #include "kernels/normalization.h"
 
+#include <functional>
+#include <memory>
+
 #include "core/check.h"
 #include "kernels/cpu/normalization.h"
 #include "kernels/registry.h"
@@ -240,9 +243,29 @@ NormGrads group_norm_backward(const Tensor& dout, const Tensor& x, const Tensor&
 // ---- registry entries ----
 namespace {
 // Per element: statistics (2), normalise (2) forward; sums (3) and dx (5) backward.
-double norm_flops(const TensorMap& in, const Attrs&) { return 12.0 * double(in.at("x").numel()); }
+double norm_flops(const TensorMap& in, const Attrs&) { return 4.0 * double(in.at("x").numel()); }
+double norm_backward_flops(const TensorMap& in, const Attrs&) { return 8.0 * double(in.at("x").numel()); }
 // Forward reads x and writes out; backward reads x and dout and writes dx.
-double norm_bytes(const TensorMap& in, const Attrs&) { return 4.0 * 5.0 * double(in.at("x").numel()); }
+double norm_bytes(const TensorMap& in, const Attrs&) { return 4.0 * 2.0 * double(in.at("x").numel()); }
+double norm_backward_bytes(const TensorMap& in, const Attrs&) { return 4.0 * 3.0 * double(in.at("x").numel()); }
+
+void set_norm_work(OpDef& def) {
+  def.flops = norm_flops;
+  def.bytes = norm_bytes;
+  def.backward_flops = norm_backward_flops;
+  def.backward_bytes = norm_backward_bytes;
+}
+
+// make_timed for the norms: `forward` runs the op on workspace tensors, `backward`
+// differentiates a saved forward pass.
+using NormForwardCall = std::function<NormForward()>;
+using NormBackwardCall = std::function<void(const Tensor& dout, const NormForward& saved)>;
+std::function<void()> timed_norm(TensorMap& ws, bool backward, NormForwardCall forward, NormBackwardCall grads) {
+  if (!backward) return [forward] { forward(); };
+  auto saved = std::make_shared<NormForward>(forward());
+  const Tensor& dout = timed_upstream_gradient(ws, saved->out);
+  return [grads, &dout, saved] { grads(dout, *saved); };
+}
 
 void put_grads(TensorMap& results, const NormGrads& g) {
   put_result(results, "dx", g.dx);
@@ -292,8 +315,25 @@ OpDef batch_norm_op_def() {
     if (backward) put_grads(results, batch_norm_backward(upstream_gradient(in, f.out, device), x, gamma, f, training, impl));
     return results;
   };
-  def.flops = norm_flops;
-  def.bytes = norm_bytes;
+  def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) {
+    const char* op = "batch_norm";
+    const bool training = attrs.get_int(op, "training", 1) != 0;
+    const float eps = static_cast<float>(attrs.get_float(op, "eps", 1e-5));
+    const float momentum = static_cast<float>(attrs.get_float(op, "momentum", 0.1));
+    const Tensor &x = ws.at("x"), &gamma = ws.at("gamma"), &beta = ws.at("beta");
+    // Running statistics, when the case has them, are updated in place on every call.
+    Tensor* running_mean = ws.count("running_mean") ? &ws.at("running_mean") : nullptr;
+    Tensor* running_var = ws.count("running_var") ? &ws.at("running_var") : nullptr;
+    return timed_norm(
+        ws, backward,
+        [&x, &gamma, &beta, running_mean, running_var, training, momentum, eps, impl] {
+          return batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps, impl);
+        },
+        [&x, &gamma, training, impl](const Tensor& dout, const NormForward& saved) {
+          batch_norm_backward(dout, x, gamma, saved, training, impl);
+        });
+  };
+  set_norm_work(def);
   def.cases = {
       {"small_2d", affine_inputs({8, 5}, 5), {{"training", "1"}, {"eps", "1e-05"}}},
       {"odd_4d", affine_inputs({3, 5, 7, 9}, 5), {{"training", "1"}, {"eps", "1e-05"}}},
@@ -326,8 +366,16 @@ OpDef layer_norm_op_def() {
     if (backward) put_grads(results, layer_norm_backward(upstream_gradient(in, f.out, device), x, gamma, f, impl));
     return results;
   };
-  def.flops = norm_flops;
-  def.bytes = norm_bytes;
+  def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) {
+    const float eps = static_cast<float>(attrs.get_float("layer_norm", "eps", 1e-5));
+    const Tensor &x = ws.at("x"), &gamma = ws.at("gamma"), &beta = ws.at("beta");
+    return timed_norm(
+        ws, backward, [&x, &gamma, &beta, eps, impl] { return layer_norm_forward(x, gamma, beta, eps, impl); },
+        [&x, &gamma, impl](const Tensor& dout, const NormForward& saved) {
+          layer_norm_backward(dout, x, gamma, saved, impl);
+        });
+  };
+  set_norm_work(def);
   // D <= 1024 takes the warp-per-row CUDA path, larger D the block-per-row one.
   def.cases = {
       {"small", affine_inputs({4, 6}, 6), {{"eps", "1e-05"}}},
@@ -359,8 +407,19 @@ OpDef group_norm_op_def() {
       put_grads(results, group_norm_backward(upstream_gradient(in, f.out, device), x, gamma, f, groups, impl));
     return results;
   };
-  def.flops = norm_flops;
-  def.bytes = norm_bytes;
+  def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) {
+    const char* op = "group_norm";
+    const std::int64_t groups = attrs.get_int(op, "groups");
+    const float eps = static_cast<float>(attrs.get_float(op, "eps", 1e-5));
+    const Tensor &x = ws.at("x"), &gamma = ws.at("gamma"), &beta = ws.at("beta");
+    return timed_norm(
+        ws, backward,
+        [&x, &gamma, &beta, groups, eps, impl] { return group_norm_forward(x, gamma, beta, groups, eps, impl); },
+        [&x, &gamma, groups, impl](const Tensor& dout, const NormForward& saved) {
+          group_norm_backward(dout, x, gamma, saved, groups, impl);
+        });
+  };
+  set_norm_work(def);
   def.cases = {
       {"cs231n_2x6x4x5", affine_inputs({2, 6, 4, 5}, 6), {{"groups", "2"}, {"eps", "1e-05"}}},
       {"odd", affine_inputs({3, 10, 7, 5}, 10), {{"groups", "5"}, {"eps", "1e-05"}}},

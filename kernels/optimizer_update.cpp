@@ -226,6 +226,11 @@ OpDef update_op_def(const std::string& name, std::vector<std::pair<std::string, 
     for (const auto& s : state_names) put_result(results, "out_" + s, t.at(s));
     return results;
   };
+  def.has_backward = false;
+  // Timed in place: every call takes one more step on the workspace's w and states.
+  def.make_timed = [apply](TensorMap& ws, const Attrs& attrs, Impl impl, bool) -> std::function<void()> {
+    return [apply, &ws, attrs, impl] { apply(ws, attrs, impl); };
+  };
   def.flops = [flops_per_element](const TensorMap& in, const Attrs&) { return flops_per_element * in.at("w").numel(); };
   const std::size_t state_count = states.size();
   def.bytes = [state_count](const TensorMap& in, const Attrs&) { return update_bytes(in, state_count); };

@@ -152,6 +152,11 @@ Tensor upstream_gradient(const TensorMap& inputs, const Tensor& out, Device devi
   return randn(out.shape(), gen, device);
 }
 
+const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out) {
+  Tensor dout = upstream_gradient(workspace, out, out.device());
+  return workspace.insert_or_assign("dout", std::move(dout)).first->second;
+}
+
 void put_result(TensorMap& results, const std::string& name, const Tensor& t) {
   results.insert_or_assign(name, t.to(Device::cpu()));
 }

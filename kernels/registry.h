@@ -70,14 +70,28 @@ struct OpDef {
   std::vector<Implementation> implementations;
   // Losses produce a scalar and are differentiated without an upstream "dout".
   bool is_loss = false;
+  // False for ops without a backward call (optimizer updates).
+  bool has_backward = true;
   // Runs one implementation on `inputs` (host tensors). Returns host tensors:
   // "out" (and "out_<state>"), and with `backward` the "d<input>" of every
   // differentiable input. The upstream gradient is inputs["dout"] when given,
   // else a fixed random tensor of out's shape (see upstream_gradient).
   std::function<TensorMap(const TensorMap& inputs, const Attrs& attrs, Device device, Impl impl, bool backward)> run;
-  // Minimal work of forward and backward, for GFLOP/s and GB/s in benchmarks.
+  // Benchmarks: sets one implementation up for timing and returns the call to time.
+  // `workspace` holds the case's inputs, already on the implementation's device, and
+  // outlives the returned call, which may refer to its entries; what the timed
+  // direction needs beyond them (upstream gradient, saved forward pass) is made here,
+  // untimed. The call runs only the timed direction, queued on the device without
+  // synchronising. Backward is asked for only when the op has a separate one
+  // (has_backward, and not a loss, whose forward call computes its gradient).
+  std::function<std::function<void()>(TensorMap& workspace, const Attrs& attrs, Impl impl, bool backward)>
+      make_timed;
+  // Minimal work (FLOPs, bytes moved) of the forward call and of the backward call,
+  // for GFLOP/s and GB/s in benchmarks; the backward ones may be left unset.
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> flops;
   std::function<double(const TensorMap& inputs, const Attrs& attrs)> bytes;
+  std::function<double(const TensorMap& inputs, const Attrs& attrs)> backward_flops;
+  std::function<double(const TensorMap& inputs, const Attrs& attrs)> backward_bytes;
   std::vector<OpCase> cases;
 };
 
@@ -94,6 +108,11 @@ Tensor input_on(const char* op, const TensorMap& inputs, const std::string& name
 Tensor upstream_gradient(const TensorMap& inputs, const Tensor& out, Device device);
 // Adds `t` to `results` under `name`, copied to the host.
 void put_result(TensorMap& results, const std::string& name, const Tensor& t);
+
+// ---- helpers for OpDef::make_timed ----
+// Stores upstream_gradient(workspace, out) as workspace["dout"] and returns it.
+// (Other saved state, e.g. a NormForward, can be captured in a std::shared_ptr.)
+const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out);
 
 // The implementations every op with naive and fast variants on both devices has.
 std::vector<Implementation> standard_implementations();

@@ -83,9 +83,18 @@ OpDef softmax_op_def() {
     if (backward) put_result(results, "dx", softmax_backward(upstream_gradient(in, out, device), out, impl));
     return results;
   };
-  // Per element: subtract, exp, add, scale.
+  def.make_timed = [](TensorMap& ws, const Attrs&, Impl impl, bool backward) -> std::function<void()> {
+    const Tensor& x = ws.at("x");
+    if (!backward) return [&x, impl] { softmax_forward(x, impl); };
+    const Tensor& out = ws.insert_or_assign("out", softmax_forward(x, impl)).first->second;
+    const Tensor& dout = timed_upstream_gradient(ws, out);
+    return [&dout, &out, impl] { softmax_backward(dout, out, impl); };
+  };
+  // Per element: subtract, exp, add, scale (backward: multiply, add, subtract, multiply).
   def.flops = [](const TensorMap& in, const Attrs&) { return 4.0 * static_cast<double>(in.at("x").numel()); };
   def.bytes = [](const TensorMap& in, const Attrs&) { return 8.0 * static_cast<double>(in.at("x").numel()); };
+  def.backward_flops = def.flops;  // reads dout and out, writes dx
+  def.backward_bytes = [](const TensorMap& in, const Attrs&) { return 12.0 * static_cast<double>(in.at("x").numel()); };
   using K = InputSpec::Kind;
   // Column counts cover every CUDA path: shorter than a warp, exactly a warp,
   // the warp path's limit, and block-per-row rows; row counts that do not fill a block.

@@ -73,12 +73,20 @@ OpDef upsample_nearest2d_op_def() {
       put_result(results, "dx", upsample_nearest2d_backward(upstream_gradient(in, out, device), scale, impl));
     return results;
   };
+  def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
+    const std::int64_t scale = attrs.get_int(kOp, "scale");
+    const Tensor& x = ws.at("x");
+    if (!backward) return [&x, scale, impl] { upsample_nearest2d_forward(x, scale, impl); };
+    const Tensor& dout = timed_upstream_gradient(ws, upsample_nearest2d_forward(x, scale, impl));
+    return [&dout, scale, impl] { upsample_nearest2d_backward(dout, scale, impl); };
+  };
   def.flops = [](const TensorMap&, const Attrs&) { return 0.0; };
-  // Read x once, write scale^2 outputs per element.
+  // Read x once, write scale^2 outputs per element (backward: read them, write one).
   def.bytes = [](const TensorMap& in, const Attrs& attrs) {
     const double s = static_cast<double>(attrs.get_int(kOp, "scale"));
     return 4.0 * static_cast<double>(in.at("x").numel()) * (1.0 + s * s);
   };
+  def.backward_bytes = def.bytes;
   using K = InputSpec::Kind;
   def.cases = {
       {"odd", {{"x", {1, 3, 5, 7}, K::Normal}}, {{"scale", "2"}}},

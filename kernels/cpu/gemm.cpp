@@ -1,8 +1,30 @@
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#if CUDL_BLAS_BLIS
+#include <blis.h>
+#include <omp.h>
+
+#include <cstdlib>
+#endif
 
 namespace cudl::cpu {
+
+namespace {
+#if CUDL_BLAS_BLIS
+// BLIS runs single-threaded unless BLIS_NUM_THREADS (or OMP_NUM_THREADS) says
+// otherwise; give it the threads cudl's own OpenMP kernels use, from the same pool.
+void configure_blas_threads() {
+  static const bool done = [] {
+    if (std::getenv("BLIS_NUM_THREADS") == nullptr) bli_thread_set_num_threads(omp_get_max_threads());
+    return true;
+  }();
+  (void)done;
+}
+#else
+void configure_blas_threads() {}
+#endif
+}  // namespace
 
 void gemm_naive(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                 const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
@@ -25,6 +47,7 @@ void gemm_blas(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
                std::int64_t ldc) {
   if (m == 0 || n == 0) return;
+  configure_blas_threads();
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
               static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
