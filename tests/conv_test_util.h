@@ -1,6 +1,6 @@
 // Helpers shared by the conv and pool tests: the implementations of an op this
 // machine can run and error-message checks. (Finite differences are
-// tests/grad_check.h; agreement on the registry cases tests/test_op_agreement.cpp.)
+// tests/gradcheck.h; agreement on the registry cases tests/test_op_agreement.cpp.)
 #pragma once
 
 #include <functional>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kernels/registry.h"
-#include "tests/grad_check.h"
+#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 namespace cudl::test {

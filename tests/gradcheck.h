@@ -1,6 +1,7 @@
-// Finite-difference gradient checks of modules (layers, compositions, models).
+// Finite-difference gradient checks: of single ops (numeric_gradient, every
+// coordinate) and of modules (gradcheck: layers, compositions, models).
 //
-// The scalar loss is a fixed random projection of the output, L = sum(out * P),
+// For modules, the scalar loss is a fixed random projection of the output, L = sum(out * P),
 // so backward(P) must return dL/dx and accumulate dL/dparam. Each checked
 // coordinate gets the central difference (L(v + h) - L(v - h)) / 2h. At a kink
 // (relu at 0, a max-pool window whose argmax changes) the central difference
@@ -27,6 +28,41 @@
 #include "layers/module.h"
 
 namespace cudl::test {
+
+// sum(a * b) accumulated in double: the scalar whose gradient with respect to
+// an op's input is that op's backward applied to b.
+inline double dot(const Tensor& a, const Tensor& b) {
+  const std::vector<float> va = a.to_vector(), vb = b.to_vector();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < va.size(); ++i) sum += static_cast<double>(va[i]) * vb[i];
+  return sum;
+}
+
+// loss() with *v moved by +h and by -h, then restored. `step` is the distance
+// between the two float32 values actually taken, which rounding can make differ
+// from 2h; dividing by it keeps the difference quotient honest.
+struct CentralDifference {
+  double plus, minus, step;
+  double slope() const { return (plus - minus) / step; }
+};
+inline CentralDifference central_difference(const std::function<double()>& loss, float* v, double h) {
+  const float saved = *v, up = static_cast<float>(saved + h), down = static_cast<float>(saved - h);
+  *v = up;
+  const double plus = loss();
+  *v = down;
+  const double minus = loss();
+  *v = saved;
+  return {plus, minus, static_cast<double>(up) - down};
+}
+
+// d loss / d input by central differences, every element. `input` (a host float32
+// tensor that loss() reads) is perturbed in place and restored.
+inline std::vector<float> numeric_gradient(const std::function<double()>& loss, Tensor& input, float h) {
+  float* p = input.data<float>();
+  std::vector<float> grad(static_cast<std::size_t>(input.numel()));
+  for (std::size_t i = 0; i < grad.size(); ++i) grad[i] = static_cast<float>(central_difference(loss, p + i, h).slope());
+  return grad;
+}
 
 struct GradCheckOptions {
   double h = 1e-2;
@@ -83,19 +119,14 @@ inline GradCheckReport gradcheck(Module& m, Tensor& x, const GradCheckOptions& o
     coords.resize(std::min<std::size_t>(coords.size(), static_cast<std::size_t>(o.coords_per_tensor)));
     double diff = 0.0, numeric_norm = 0.0, analytic_norm = 0.0;
     for (std::int64_t i : coords) {
-      float* v = t.value->data<float>() + i;
-      const float saved = *v;
-      *v = static_cast<float>(saved + o.h);
-      const double f_plus = projected_loss(m, x, projection, o);
-      *v = static_cast<float>(saved - o.h);
-      const double f_minus = projected_loss(m, x, projection, o);
-      *v = saved;
-      const double right = (f_plus - f0) / o.h, left = (f0 - f_minus) / o.h;
+      const CentralDifference d =
+          central_difference([&] { return projected_loss(m, x, projection, o); }, t.value->data<float>() + i, o.h);
+      const double right = (d.plus - f0) / (d.step / 2), left = (f0 - d.minus) / (d.step / 2);
       if (std::abs(right - left) > o.kink_tolerance * (std::abs(right) + std::abs(left) + 1e-3)) {
         ++report.skipped;
         continue;
       }
-      const double numeric = (f_plus - f_minus) / (2 * o.h), analytic = t.analytic[static_cast<std::size_t>(i)];
+      const double numeric = d.slope(), analytic = t.analytic[static_cast<std::size_t>(i)];
       diff += (numeric - analytic) * (numeric - analytic);
       numeric_norm += numeric * numeric;
       analytic_norm += analytic * analytic;

@@ -5,7 +5,7 @@
 #include "core/random.h"
 #include "kernels/activation.h"
 #include "kernels/softmax.h"
-#include "tests/grad_check.h"
+#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace cudl;

@@ -7,7 +7,7 @@
 #include "core/random.h"
 #include "kernels/normalization.h"
 #include "kernels/registry.h"
-#include "tests/grad_check.h"
+#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace cudl;

@@ -1,7 +1,7 @@
 // upsample_nearest2d: known values, implementations agree, gradient, bad arguments.
 #include "core/random.h"
 #include "kernels/upsample.h"
-#include "tests/grad_check.h"
+#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace cudl;
