@@ -2,34 +2,33 @@
 
 namespace cudl {
 
-void fill_uniform(Tensor& t, Generator& gen, float low, float high) {
-  CUDL_CHECK(t.dtype() == DType::F32, "fill_uniform: expected a float32 tensor, got ", t.str());
+namespace {
+
+// t[i] = offset + scale * (element i's standard draw), from a fresh range of gen's counters.
+template <Draw D>
+void fill_scaled(const char* op, Tensor& t, Generator& gen, float offset, float scale) {
+  CUDL_CHECK(t.dtype() == DType::F32, op, ": expected a float32 tensor, got ", t.str());
   const std::int64_t n = t.numel();
   const std::uint64_t base = gen.reserve(static_cast<std::uint64_t>(n));
   float* p = t.data<float>();
   if (t.is_cuda()) {
 #if CUDL_WITH_CUDA
-    cuda::fill_uniform(t.device().index, p, n, gen.seed(), base, low, high);
+    cuda::fill_random(t.device().index, p, n, gen.seed(), base, D, offset, scale);
 #endif
     return;
   }
 #pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) p[i] = low + (high - low) * philox_uniform(gen.seed(), base, i);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = offset + scale * standard_draw<D>(gen.seed(), base, i);
+}
+
+}  // namespace
+
+void fill_uniform(Tensor& t, Generator& gen, float low, float high) {
+  fill_scaled<Draw::Uniform>("fill_uniform", t, gen, low, high - low);
 }
 
 void fill_normal(Tensor& t, Generator& gen, float mean, float stddev) {
-  CUDL_CHECK(t.dtype() == DType::F32, "fill_normal: expected a float32 tensor, got ", t.str());
-  const std::int64_t n = t.numel();
-  const std::uint64_t base = gen.reserve(static_cast<std::uint64_t>(n));
-  float* p = t.data<float>();
-  if (t.is_cuda()) {
-#if CUDL_WITH_CUDA
-    cuda::fill_normal(t.device().index, p, n, gen.seed(), base, mean, stddev);
-#endif
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) p[i] = mean + stddev * philox_normal(gen.seed(), base, i);
+  fill_scaled<Draw::Normal>("fill_normal", t, gen, mean, stddev);
 }
 
 Tensor randn(const Shape& shape, Generator& gen, Device device) {

@@ -13,10 +13,24 @@ void fill_normal(Tensor& t, Generator& gen, float mean = 0.0f, float stddev = 1.
 Tensor randn(const Shape& shape, Generator& gen, Device device = Device::cpu());
 Tensor rand(const Shape& shape, Generator& gen, Device device = Device::cpu());
 
+// The standard draw a fill scales and shifts: uniform in [0, 1) or standard normal.
+enum class Draw { Uniform, Normal };
+
+// Element i's standard draw from the counter range starting at base_block; one formula for
+// CPU and CUDA, so both devices fill the same values.
+template <Draw D>
+CUDL_HOST_DEVICE float standard_draw(std::uint64_t seed, std::uint64_t base_block, std::uint64_t i) {
+  if constexpr (D == Draw::Uniform)
+    return philox_uniform(seed, base_block, i);
+  else
+    return philox_normal(seed, base_block, i);
+}
+
 #if CUDL_WITH_CUDA
 namespace cuda {
-void fill_uniform(int device, float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base_block, float low, float high);
-void fill_normal(int device, float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base_block, float mean, float stddev);
+// dst[i] = offset + scale * standard_draw<draw>(seed, base_block, i) for i < n.
+void fill_random(int device, float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base_block, Draw draw,
+                 float offset, float scale);
 }  // namespace cuda
 #endif
 

@@ -111,6 +111,13 @@ void check_dout(const char* op, const Tensor& dout, const Shape& expected) {
   CUDL_CHECK(dout.shape() == expected, op, ": expected dout of shape ", shape_str(expected), ", got ", dout.str());
 }
 
+// Uninitialised dx, dw and db (of `channels`, the output channel count) on x's device.
+Conv2dGrads empty_grads(const Tensor& x, const Tensor& w, std::int64_t channels) {
+  const Device device = x.device();
+  return {Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(w.shape(), DType::F32, device),
+          Tensor::empty({channels}, DType::F32, device)};
+}
+
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, Impl impl) {
@@ -128,9 +135,7 @@ Conv2dGrads conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w
   check_dout("conv2d", dout, conv2d_out_shape(x, w, p));
   check_same_device("conv2d", {{"x", &x}, {"w", &w}, {"dout", &dout}});
   const ConvPieces k = pieces_for("conv2d", x.device(), impl);
-  const Device device = x.device();
-  Conv2dGrads g{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(w.shape(), DType::F32, device),
-                Tensor::empty({w.size(0)}, DType::F32, device)};
+  Conv2dGrads g = empty_grads(x, w, w.size(0));
   k.backward_data(dout, w, p, g.dx);
   k.backward_weight(dout, x, p, g.dw);
   k.backward_bias(dout, g.db);
@@ -154,9 +159,7 @@ Conv2dGrads conv_transpose2d_backward(const Tensor& dout, const Tensor& x, const
   check_dout("conv_transpose2d", dout, conv_transpose2d_out_shape(x, w, p));
   check_same_device("conv_transpose2d", {{"x", &x}, {"w", &w}, {"dout", &dout}});
   const ConvPieces k = pieces_for("conv_transpose2d", x.device(), impl);
-  const Device device = x.device();
-  Conv2dGrads g{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(w.shape(), DType::F32, device),
-                Tensor::empty({w.size(1)}, DType::F32, device)};
+  Conv2dGrads g = empty_grads(x, w, w.size(1));
   k.forward(dout, w, nullptr, p, g.dx);       // the conv2d that conv_transpose2d is the adjoint of
   k.backward_weight(x, dout, p, g.dw);        // conv2d's dw with input dout and output gradient x
   k.backward_bias(dout, g.db);
@@ -174,6 +177,11 @@ Conv2dParams conv_params(const char* op, const Attrs& attrs) {
   p.pad = attrs.get_int(op, "pad");
   p.groups = attrs.get_int(op, "groups", 1);
   return p;
+}
+
+// The geometry of a registry conv2d case.
+Conv2dGeometry conv2d_case_geometry(const TensorMap& in, const Attrs& attrs) {
+  return conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
 }
 
 std::vector<Implementation> conv_implementations() {
@@ -237,21 +245,18 @@ OpDef conv2d_op_def() {
   def.implementations = conv_implementations();
   def.run = conv_runner("conv2d", conv2d_forward, conv2d_backward);
   def.make_timed = conv_timed("conv2d", conv2d_forward, conv2d_backward);
-  auto geometry = [](const TensorMap& in, const Attrs& attrs) {
-    return conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
-  };
   // FLOPs of the forward pass; backward costs twice that (dx and dw are one such product each).
-  def.flops = [geometry](const TensorMap& in, const Attrs& attrs) {
-    const Conv2dGeometry g = geometry(in, attrs);
+  def.flops = [](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = conv2d_case_geometry(in, attrs);
     return 2.0 * g.n * g.f * g.oh * g.ow * g.cg * g.kh * g.kw;
   };
-  def.bytes = [geometry](const TensorMap& in, const Attrs& attrs) {
-    const Conv2dGeometry g = geometry(in, attrs);
+  def.bytes = [](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = conv2d_case_geometry(in, attrs);
     return 4.0 * (g.n * g.c * g.h * g.w + g.f * g.cg * g.kh * g.kw + g.f + g.n * g.f * g.oh * g.ow);
   };
   def.backward_flops = [flops = def.flops](const TensorMap& in, const Attrs& attrs) { return 2.0 * flops(in, attrs); };
-  def.backward_bytes = [geometry](const TensorMap& in, const Attrs& attrs) {
-    const Conv2dGeometry g = geometry(in, attrs);
+  def.backward_bytes = [](const TensorMap& in, const Attrs& attrs) {
+    const Conv2dGeometry g = conv2d_case_geometry(in, attrs);
     return conv_backward_bytes(in, {g.n, g.f, g.oh, g.ow});
   };
   def.cases = {

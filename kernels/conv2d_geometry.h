@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "core/host_device.h"
 #include "core/tensor.h"
 #include "kernels/conv2d.h"
 
@@ -29,6 +30,22 @@ inline Conv2dGeometry conv2d_geometry(const Shape& x_shape, const Shape& w_shape
   g.cg = g.c / g.groups, g.fg = g.f / g.groups;
   g.col_rows = g.cg * g.kh * g.kw;
   return g;
+}
+
+// Calls tap(i, j, oh, ow) for every kernel tap (i, j) and output pixel (oh, ow) that read
+// input pixel (ih, iw), i.e. oh*stride - pad + i == ih and likewise for w. The dx gathers
+// (CPU naive, CUDA naive and col2im) share it, so they visit the same taps in the same order.
+template <typename Tap>
+CUDL_HOST_DEVICE void for_each_covering_tap(const Conv2dGeometry& g, std::int64_t ih, std::int64_t iw, Tap tap) {
+  for (std::int64_t i = 0; i < g.kh; ++i) {
+    const std::int64_t th = ih + g.pad - i;
+    if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
+    for (std::int64_t j = 0; j < g.kw; ++j) {
+      const std::int64_t tw = iw + g.pad - j;
+      if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
+      tap(i, j, th / g.stride, tw / g.stride);
+    }
+  }
 }
 
 }  // namespace cudl

@@ -249,13 +249,6 @@ double norm_backward_flops(const TensorMap& in, const Attrs&) { return 8.0 * dou
 double norm_bytes(const TensorMap& in, const Attrs&) { return 4.0 * 2.0 * double(in.at("x").numel()); }
 double norm_backward_bytes(const TensorMap& in, const Attrs&) { return 4.0 * 3.0 * double(in.at("x").numel()); }
 
-void set_norm_work(OpDef& def) {
-  def.flops = norm_flops;
-  def.bytes = norm_bytes;
-  def.backward_flops = norm_backward_flops;
-  def.backward_bytes = norm_backward_bytes;
-}
-
 // make_timed for the norms: `forward` runs the op on workspace tensors, `backward`
 // differentiates a saved forward pass.
 using NormForwardCall = std::function<NormForward()>;
@@ -273,6 +266,35 @@ void put_grads(TensorMap& results, const NormGrads& g) {
   put_result(results, "dbeta", g.dbeta);
 }
 
+// An OpDef with what the three normalisations share: name, implementations, cost model.
+OpDef norm_op_def(const char* name) {
+  OpDef def;
+  def.name = name;
+  def.implementations = standard_implementations();
+  def.flops = norm_flops;
+  def.bytes = norm_bytes;
+  def.backward_flops = norm_backward_flops;
+  def.backward_bytes = norm_backward_bytes;
+  return def;
+}
+
+// layer_norm and group_norm through the registry: x, gamma, beta (and eps) in; out, and with
+// gradients dx, dgamma, dbeta, back. forward(attrs, x, gamma, beta, eps, impl) and
+// backward(attrs, dout, x, gamma, saved, impl) call the op, reading any other attribute it takes.
+template <typename Forward, typename Backward>
+auto affine_norm_runner(const char* op, Forward forward, Backward backward) {
+  return [op, forward, backward](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool with_grad) {
+    const float eps = static_cast<float>(attrs.get_float(op, "eps", 1e-5));
+    Tensor x = input_on(op, in, "x", device), gamma = input_on(op, in, "gamma", device),
+           beta = input_on(op, in, "beta", device);
+    TensorMap results;
+    NormForward f = forward(attrs, x, gamma, beta, eps, impl);
+    put_result(results, "out", f.out);
+    if (with_grad) put_grads(results, backward(attrs, upstream_gradient(in, f.out, device), x, gamma, f, impl));
+    return results;
+  };
+}
+
 using K = InputSpec::Kind;
 std::vector<InputSpec> affine_inputs(const Shape& x, std::int64_t channels) {
   return {{"x", x, K::Normal}, {"gamma", {channels}, K::Normal}, {"beta", {channels}, K::Normal}};
@@ -285,9 +307,7 @@ std::vector<InputSpec> with_running_stats(std::vector<InputSpec> inputs, std::in
 }  // namespace
 
 OpDef batch_norm_op_def() {
-  OpDef def;
-  def.name = "batch_norm";
-  def.implementations = standard_implementations();
+  OpDef def = norm_op_def("batch_norm");
   def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
   // training=1 with running_mean/running_var given also returns their updated
   // values as out_running_mean/out_running_var.
@@ -333,7 +353,6 @@ OpDef batch_norm_op_def() {
           batch_norm_backward(dout, x, gamma, saved, training, impl);
         });
   };
-  set_norm_work(def);
   def.cases = {
       {"small_2d", affine_inputs({8, 5}, 5), {{"training", "1"}, {"eps", "1e-05"}}},
       {"odd_4d", affine_inputs({3, 5, 7, 9}, 5), {{"training", "1"}, {"eps", "1e-05"}}},
@@ -352,20 +371,15 @@ OpDef batch_norm_op_def() {
 }
 
 OpDef layer_norm_op_def() {
-  OpDef def;
-  def.name = "layer_norm";
-  def.implementations = standard_implementations();
-  def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
-    const char* op = "layer_norm";
-    const float eps = static_cast<float>(attrs.get_float(op, "eps", 1e-5));
-    Tensor x = input_on(op, in, "x", device), gamma = input_on(op, in, "gamma", device),
-           beta = input_on(op, in, "beta", device);
-    TensorMap results;
-    NormForward f = layer_norm_forward(x, gamma, beta, eps, impl);
-    put_result(results, "out", f.out);
-    if (backward) put_grads(results, layer_norm_backward(upstream_gradient(in, f.out, device), x, gamma, f, impl));
-    return results;
-  };
+  OpDef def = norm_op_def("layer_norm");
+  def.run = affine_norm_runner(
+      "layer_norm",
+      [](const Attrs&, const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Impl impl) {
+        return layer_norm_forward(x, gamma, beta, eps, impl);
+      },
+      [](const Attrs&, const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& f, Impl impl) {
+        return layer_norm_backward(dout, x, gamma, f, impl);
+      });
   def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) {
     const float eps = static_cast<float>(attrs.get_float("layer_norm", "eps", 1e-5));
     const Tensor &x = ws.at("x"), &gamma = ws.at("gamma"), &beta = ws.at("beta");
@@ -375,7 +389,6 @@ OpDef layer_norm_op_def() {
           layer_norm_backward(dout, x, gamma, saved, impl);
         });
   };
-  set_norm_work(def);
   // D <= 1024 takes the warp-per-row CUDA path, larger D the block-per-row one.
   def.cases = {
       {"small", affine_inputs({4, 6}, 6), {{"eps", "1e-05"}}},
@@ -391,22 +404,14 @@ OpDef layer_norm_op_def() {
 }
 
 OpDef group_norm_op_def() {
-  OpDef def;
-  def.name = "group_norm";
-  def.implementations = standard_implementations();
-  def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
-    const char* op = "group_norm";
-    const std::int64_t groups = attrs.get_int(op, "groups");
-    const float eps = static_cast<float>(attrs.get_float(op, "eps", 1e-5));
-    Tensor x = input_on(op, in, "x", device), gamma = input_on(op, in, "gamma", device),
-           beta = input_on(op, in, "beta", device);
-    TensorMap results;
-    NormForward f = group_norm_forward(x, gamma, beta, groups, eps, impl);
-    put_result(results, "out", f.out);
-    if (backward)
-      put_grads(results, group_norm_backward(upstream_gradient(in, f.out, device), x, gamma, f, groups, impl));
-    return results;
-  };
+  OpDef def = norm_op_def("group_norm");
+  def.run = affine_norm_runner(
+      "group_norm",
+      [](const Attrs& attrs, const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Impl impl) {
+        return group_norm_forward(x, gamma, beta, attrs.get_int("group_norm", "groups"), eps, impl);
+      },
+      [](const Attrs& attrs, const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& f,
+         Impl impl) { return group_norm_backward(dout, x, gamma, f, attrs.get_int("group_norm", "groups"), impl); });
   def.make_timed = [](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) {
     const char* op = "group_norm";
     const std::int64_t groups = attrs.get_int(op, "groups");
@@ -419,7 +424,6 @@ OpDef group_norm_op_def() {
           group_norm_backward(dout, x, gamma, saved, groups, impl);
         });
   };
-  set_norm_work(def);
   def.cases = {
       {"cs231n_2x6x4x5", affine_inputs({2, 6, 4, 5}, 6), {{"groups", "2"}, {"eps", "1e-05"}}},
       {"odd", affine_inputs({3, 10, 7, 5}, 10), {{"groups", "5"}, {"eps", "1e-05"}}},

@@ -31,7 +31,7 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
   export CMAKE_PREFIX_PATH=/tmp/cudl-deps/usr:/tmp/cudl-deps/usr/lib/x86_64-linux-gnu/cmake
   export CPATH=/tmp/cudl-deps/usr/include:/tmp/cudl-deps/usr/include/x86_64-linux-gnu${CPATH:+:$CPATH}
   export LIBRARY_PATH=/tmp/cudl-deps/usr/lib/x86_64-linux-gnu${LIBRARY_PATH:+:$LIBRARY_PATH}
-  export LD_LIBRARY_PATH=/tmp/cudl-deps/usr/lib/x86_64-linux-gnu:/tmp/cudl-deps/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LD_LIBRARY_PATH=/tmp/cudl-deps/usr/lib/x86_64-linux-gnu:/tmp/cudl-deps/usr/lib/x86_64-linux-gnu/openblas-pthread:/tmp/cudl-deps/usr/lib/x86_64-linux-gnu/blis-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
 step "build (CUDA, Release, -j$jobs)"

@@ -1,14 +1,11 @@
-// Helpers for the op tests: finite-difference gradients and registry-driven
-// agreement between implementations.
+// Finite-difference gradient checks for the op tests. (Agreement between an op's
+// implementations and devices is tests/test_op_agreement.cpp.)
 #pragma once
 
 #include <functional>
-#include <string>
 #include <vector>
 
 #include "core/tensor.h"
-#include "kernels/registry.h"
-#include "tests/test_util.h"
 
 namespace cudl::test {
 
@@ -21,53 +18,22 @@ inline double dot(const Tensor& a, const Tensor& b) {
   return sum;
 }
 
-// Central differences of f at x (a host float32 tensor), one element at a time.
-inline std::vector<float> numeric_gradient(const std::function<double(const Tensor&)>& f, const Tensor& x, float h) {
-  Tensor probe = x.clone();
-  float* p = probe.data<float>();
-  std::vector<float> grad(static_cast<std::size_t>(x.numel()));
+// d loss / d input by central differences, one element at a time. `input` (a host
+// float32 tensor that loss() reads) is perturbed in place and restored; the
+// difference is divided by the step float rounding actually took.
+inline std::vector<float> numeric_gradient(const std::function<double()>& loss, Tensor& input, float h) {
+  float* p = input.data<float>();
+  std::vector<float> grad(static_cast<std::size_t>(input.numel()));
   for (std::size_t i = 0; i < grad.size(); ++i) {
     const float original = p[i], up = original + h, down = original - h;
     p[i] = up;
-    const double f_up = f(probe);
+    const double loss_up = loss();
     p[i] = down;
-    const double f_down = f(probe);
+    const double loss_down = loss();
     p[i] = original;
-    grad[i] = static_cast<float>((f_up - f_down) / (static_cast<double>(up) - down));
+    grad[i] = static_cast<float>((loss_up - loss_down) / (static_cast<double>(up) - down));
   }
   return grad;
-}
-
-// Runs every implementation of `op` the build and machine have on every case
-// (large cases on CUDA only) and compares each result with the reference
-// (cpu_naive; for large cases cuda_naive). Returns the number of comparisons.
-inline int expect_implementations_agree(const std::string& op_name, double tolerance, bool include_cuda) {
-  const OpDef* op = find_op(op_name);
-  EXPECT_NE(op, nullptr) << op_name << " is not registered";
-  if (op == nullptr) return 0;
-  int compared = 0;
-  for (const OpCase& c : op->cases) {
-    if (c.large && !include_cuda) continue;
-    const TensorMap inputs = make_inputs(c, 42);
-    const Device ref_device = c.large ? Device::cuda() : Device::cpu();
-    const TensorMap reference = op->run(inputs, c.attrs, ref_device, Impl::Naive, true);
-    for (const Implementation& impl : op->implementations) {
-      const bool cuda = impl.device == DeviceType::CUDA;
-      const bool is_reference = impl.impl == Impl::Naive && cuda == c.large;
-      if (cuda != include_cuda || is_reference) continue;
-      const TensorMap got = op->run(inputs, c.attrs, cuda ? Device::cuda() : Device::cpu(), impl.impl, true);
-      for (const auto& [name, expected] : reference) {
-        const auto it = got.find(name);
-        EXPECT_TRUE(it != got.end()) << op_name << " " << impl.name << " " << c.label << ": no " << name;
-        if (it == got.end()) continue;
-        EXPECT_LE(relative_error(it->second, expected), tolerance)
-            << op_name << " " << impl.name << " vs " << (c.large ? "cuda_naive" : "cpu_naive") << ", case " << c.label
-            << ", result " << name;
-        ++compared;
-      }
-    }
-  }
-  return compared;
 }
 
 }  // namespace cudl::test

@@ -47,17 +47,8 @@ int count_matches(const std::string& text, const std::string& pattern) {
   return static_cast<int>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
-class Cli : public ::testing::Test {
+class Cli : public test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cudl_cli_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // A golden case from tests/golden, with `edit` applied to its tensors.
   void write_variant(const std::string& source, const std::string& name,
                      const std::function<void(SafetensorsFile&)>& edit) {
@@ -65,8 +56,6 @@ class Cli : public ::testing::Test {
     edit(file);
     write_safetensors(path(name), file.tensors, file.metadata);
   }
-
-  fs::path dir_;
 };
 
 void scale(Tensor& t, float factor) {

@@ -39,7 +39,7 @@ TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
     Tensor y = randn(conv.shape(), ygen);
     Tensor back = conv_transpose2d_forward(y.to(d), w.to(d), Tensor::zeros({3}, DType::F32, d), p, impl.impl);
     ASSERT_EQ(back.shape(), x.shape()) << impl.name;
-    const double lhs = weighted_sum(back, x), rhs = weighted_sum(conv, y);
+    const double lhs = dot(back, x), rhs = dot(conv, y);
     EXPECT_NEAR(lhs, rhs, 1e-4 * std::abs(rhs)) << impl.name;
   }
 }
@@ -56,7 +56,7 @@ void check_gradients(const char* name, const Shape& xs, const Shape& ws, std::in
   Tensor dout = randn(forward(x, w, b, Impl::Naive).shape(), gen);
   for (const Implementation& impl : usable_implementations(name)) {
     const Device d = device_of(impl);
-    auto loss = [&] { return weighted_sum(forward(x.to(d), w.to(d), b.to(d), impl.impl), dout); };
+    auto loss = [&] { return dot(forward(x.to(d), w.to(d), b.to(d), impl.impl), dout); };
     Conv2dGrads g = transpose ? conv_transpose2d_backward(dout.to(d), x.to(d), w.to(d), p, impl.impl)
                               : conv2d_backward(dout.to(d), x.to(d), w.to(d), p, impl.impl);
     EXPECT_LE(relative_error(g.dx.to_vector(), numeric_gradient(loss, x, 0.05f)), 1e-3) << name << " dx " << impl.name;

@@ -10,7 +10,6 @@
 #include <numeric>
 #include <set>
 #include <string>
-#include <unistd.h>
 
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -40,17 +39,7 @@ void write_file(const fs::path& path, const std::string& bytes, bool gzip = fals
   }
 }
 
-class Data : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cudl_data_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class Data : public test::ScratchDirTest {};
 
 // A dataset of n single-channel 2x3 images whose pixels all equal the sample's
 // index, with label index % 10: which sample landed where stays visible.

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <functional>
 #include <string>
-#include <unistd.h>
 
 #include "core/formats/atomic_file.h"
 #include "core/formats/idx.h"
@@ -22,19 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Formats : public ::testing::Test {
+class Formats : public test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("cudl_formats_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   static std::string read_bytes(const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -43,7 +31,9 @@ class Formats : public ::testing::Test {
     std::ofstream(p, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
 
-  fs::path dir_;
+  // Every proper prefix of `bytes`, written to `cut`, must make read(cut) throw an error naming it.
+  static void expect_every_truncation_fails(const std::string& bytes, const std::string& cut,
+                                            const std::function<void(const std::string&)>& read);
 };
 
 // `read` must throw cudl::Error whose message names `file` and contains `problem`.
@@ -55,6 +45,15 @@ void expect_file_error(const std::function<void()>& read, const std::string& fil
     const std::string message = e.what();
     EXPECT_NE(message.find(file), std::string::npos) << "message does not name the file: " << message;
     EXPECT_NE(message.find(problem), std::string::npos) << "expected '" << problem << "' in: " << message;
+  }
+}
+
+void Formats::expect_every_truncation_fails(const std::string& bytes, const std::string& cut,
+                                            const std::function<void(const std::string&)>& read) {
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    SCOPED_TRACE("truncated to " + std::to_string(n) + " of " + std::to_string(bytes.size()) + " bytes");
+    write_bytes(cut, bytes.substr(0, n));
+    expect_file_error([&] { read(cut); }, cut, "");
   }
 }
 
@@ -152,12 +151,7 @@ TEST_F(Formats, SafetensorsTruncatedAnywhereIsAnError) {
   m.emplace("b", Tensor::from_vector(std::vector<std::int64_t>{4, 5}, {2}));
   write_safetensors(path("full.safetensors"), m, {{"op", "relu"}});
   const std::string bytes = read_bytes(path("full.safetensors"));
-  const std::string cut = path("cut.safetensors");
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    SCOPED_TRACE("truncated to " + std::to_string(n) + " of " + std::to_string(bytes.size()) + " bytes");
-    write_bytes(cut, bytes.substr(0, n));
-    expect_file_error([&] { read_safetensors(cut); }, cut, "");
-  }
+  expect_every_truncation_fails(bytes, path("cut.safetensors"), [](const std::string& p) { read_safetensors(p); });
 }
 
 TEST_F(Formats, SafetensorsMalformedHeadersGiveClearErrors) {
@@ -323,12 +317,7 @@ TEST_F(Formats, NpyMalformedFilesGiveClearErrors) {
 TEST_F(Formats, NpyTruncatedAnywhereIsAnError) {
   write_npy(path("full.npy"), Tensor::from_vector(std::vector<std::int64_t>{1, 2, 3}, {3}));
   const std::string bytes = read_bytes(path("full.npy"));
-  const std::string cut = path("cut.npy");
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    SCOPED_TRACE("truncated to " + std::to_string(n) + " bytes");
-    write_bytes(cut, bytes.substr(0, n));
-    expect_file_error([&] { read_npy(cut); }, cut, "");
-  }
+  expect_every_truncation_fails(bytes, path("cut.npy"), [](const std::string& p) { read_npy(p); });
 }
 
 // ---- idx ----
@@ -386,11 +375,7 @@ TEST_F(Formats, IdxTruncatedOrCorruptGzipIsAnError) {
   write_gzip(path("full.gz"), idx_bytes(0x08, {50, 7}, 350));
   const std::string bytes = read_bytes(path("full.gz"));
   const std::string cut = path("cut.gz");
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    SCOPED_TRACE("truncated to " + std::to_string(n) + " bytes");
-    write_bytes(cut, bytes.substr(0, n));
-    expect_file_error([&] { read_idx(cut); }, cut, "");
-  }
+  expect_every_truncation_fails(bytes, cut, [](const std::string& p) { read_idx(p); });
   write_bytes(cut, bytes.substr(0, bytes.size() / 2));
   expect_file_error([&] { read_idx(cut); }, cut, "gzip data ends early");
   std::string corrupt = bytes;
@@ -401,12 +386,7 @@ TEST_F(Formats, IdxTruncatedOrCorruptGzipIsAnError) {
 
 TEST_F(Formats, IdxTruncatedRawAnywhereIsAnError) {
   const std::string bytes = idx_bytes(0x08, {3, 4}, 12);
-  const std::string cut = path("cut-idx");
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    SCOPED_TRACE("truncated to " + std::to_string(n) + " bytes");
-    write_bytes(cut, bytes.substr(0, n));
-    expect_file_error([&] { read_idx(cut); }, cut, "");
-  }
+  expect_every_truncation_fails(bytes, path("cut-idx"), [](const std::string& p) { read_idx(p); });
 }
 
 // ---- atomic writes ----

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
-#include <unistd.h>
 
 #include "core/random.h"
 #include "tests/test_util.h"
@@ -47,17 +46,7 @@ std::size_t non_white(const Image& img) {
   return n;
 }
 
-class Plot : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cudl_plot_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class Plot : public test::ScratchDirTest {};
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 #include "core/random.h"
 #include "kernels/upsample.h"
 #include "tests/grad_check.h"
+#include "tests/test_util.h"
 
 using namespace cudl;
 
@@ -17,33 +18,20 @@ TEST(Upsample, KnownValues) {
   }
 }
 
-TEST(Upsample, NaiveAndFastAgreeOnCpu) {
-  EXPECT_GT(test::expect_implementations_agree("upsample_nearest2d", 1e-6, false), 0);
-}
-
-TEST(Upsample, CudaAgreesWithCpu) {
-  CUDL_REQUIRE_CUDA();
-  EXPECT_GT(test::expect_implementations_agree("upsample_nearest2d", 1e-6, true), 0);
-}
-
 TEST(Upsample, GradientMatchesFiniteDifferences) {
   Generator gen(4);
   Tensor x = randn({2, 2, 3, 3}, gen), dout = randn({2, 2, 9, 9}, gen);
   for (Impl impl : {Impl::Naive, Impl::Fast}) {
     const Tensor dx = upsample_nearest2d_backward(dout, 3, impl);
-    auto f = [&](const Tensor& probe) { return test::dot(upsample_nearest2d_forward(probe, 3, impl), dout); };
+    auto f = [&] { return test::dot(upsample_nearest2d_forward(x, 3, impl), dout); };
     EXPECT_LT(test::relative_error(dx.to_vector(), test::numeric_gradient(f, x, 1e-2f)), 1e-3) << impl_name(impl);
   }
 }
 
 TEST(Upsample, BadArgumentsNameTheOp) {
   auto expect_error = [](const std::function<void()>& f) {
-    try {
-      f();
-      ADD_FAILURE() << "no cudl::Error thrown";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("upsample_nearest2d"), std::string::npos) << e.what();
-    }
+    const std::string message = test::error_of(f);
+    EXPECT_NE(message.find("upsample_nearest2d"), std::string::npos) << message;
   };
   expect_error([] { upsample_nearest2d_forward(Tensor::zeros({2, 3, 4}), 2); });
   expect_error([] { upsample_nearest2d_forward(Tensor::zeros({1, 1, 2, 2}), 0); });

@@ -3,10 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/check.h"
 #include "core/device.h"
 #include "core/tensor.h"
 
@@ -36,6 +41,34 @@ inline double relative_error(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape()) return INFINITY;
   return relative_error(a.to_vector(), b.to_vector());
 }
+
+// The message of the cudl::Error that fn() throws; a failure (and "") if it throws none.
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no cudl::Error thrown";
+  return "";
+}
+
+// A fixture whose tests each get a fresh, empty scratch directory, removed afterwards;
+// its name holds the suite, the process id and the test, so concurrent runs keep apart.
+class ScratchDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() / ("cudl_" + std::string(info->test_suite_name()) + "_" +
+                                                     std::to_string(::getpid()) + "_" + info->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
 
 // Values from numpy.linspace(start, stop, n).
 inline std::vector<float> linspace(double start, double stop, int n) {

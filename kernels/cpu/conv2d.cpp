@@ -49,21 +49,11 @@ void conv2d_backward_data_naive(const Tensor& dout, const Tensor& w, const Conv2
       const int64_t f0 = c / g.cg * g.fg, cl = c % g.cg;
       for (int64_t ih = 0; ih < g.h; ++ih)
         for (int64_t iw = 0; iw < g.w; ++iw) {
-          // Output (oh, ow) read this pixel through tap (i, j) when oh*stride - pad + i == ih.
           double sum = 0.0;
-          for (int64_t i = 0; i < g.kh; ++i) {
-            const int64_t th = ih + g.pad - i;
-            if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
-            for (int64_t j = 0; j < g.kw; ++j) {
-              const int64_t tw = iw + g.pad - j;
-              if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
-              for (int64_t fl = 0; fl < g.fg; ++fl) {
-                const int64_t f = f0 + fl;
-                sum += double(pg[((n * g.f + f) * g.oh + th / g.stride) * g.ow + tw / g.stride]) *
-                       pw[((f * g.cg + cl) * g.kh + i) * g.kw + j];
-              }
-            }
-          }
+          for_each_covering_tap(g, ih, iw, [&](int64_t i, int64_t j, int64_t oh, int64_t ow) {
+            for (int64_t f = f0; f < f0 + g.fg; ++f)
+              sum += double(pg[((n * g.f + f) * g.oh + oh) * g.ow + ow]) * pw[((f * g.cg + cl) * g.kh + i) * g.kw + j];
+          });
           pdx[((n * g.c + c) * g.h + ih) * g.w + iw] = static_cast<float>(sum);
         }
     }

@@ -1,4 +1,5 @@
 #include "kernels/activation_math.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/activation.h"
 #include "kernels/cuda/elementwise.cuh"
 
@@ -7,13 +8,13 @@ namespace cudl::cuda {
 namespace {
 __global__ void activation_forward_naive_kernel(Activation a, const float* x, float negative_slope, float* out,
                                                 long long n) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     out[i] = with_activation(a, [&](auto kind) { return activation_value<kind.value>(x[i], negative_slope); });
 }
 
 __global__ void activation_backward_naive_kernel(Activation a, const float* dout, const float* x, float negative_slope,
                                                  float* dx, long long n) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     dx[i] = dout[i] *
             with_activation(a, [&](auto kind) { return activation_derivative<kind.value>(x[i], negative_slope); });
 }

@@ -5,7 +5,7 @@
 
 #include "core/check.h"
 #include "core/cuda/context.h"
-#include "kernels/cuda/grid_stride.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/conv2d_geometry.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
@@ -43,17 +43,10 @@ __global__ void conv2d_backward_data_naive_kernel(const float* dout, const float
     const long long iw = idx % g.w, ih = idx / g.w % g.h, c = idx / (g.w * g.h) % g.c, n = idx / (g.w * g.h * g.c);
     const long long f0 = c / g.cg * g.fg, cl = c % g.cg;
     float sum = 0.0f;
-    for (long long i = 0; i < g.kh; ++i) {
-      const long long th = ih + g.pad - i;
-      if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
-      for (long long j = 0; j < g.kw; ++j) {
-        const long long tw = iw + g.pad - j;
-        if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
-        for (long long f = f0; f < f0 + g.fg; ++f)
-          sum += dout[((n * g.f + f) * g.oh + th / g.stride) * g.ow + tw / g.stride] *
-                 w[((f * g.cg + cl) * g.kh + i) * g.kw + j];
-      }
-    }
+    for_each_covering_tap(g, ih, iw, [&](long long i, long long j, long long oh, long long ow) {
+      for (long long f = f0; f < f0 + g.fg; ++f)
+        sum += dout[((n * g.f + f) * g.oh + oh) * g.ow + ow] * w[((f * g.cg + cl) * g.kh + i) * g.kw + j];
+    });
     dx[idx] = sum;
   }
 }
@@ -113,15 +106,9 @@ __global__ void col2im_kernel(const float* cols, float* dx, long long images, G 
     const long long iw = idx % g.w, ih = idx / g.w % g.h, c = idx / (g.w * g.h) % g.c, n = idx / (g.w * g.h * g.c);
     const float* image_cols = cols + n * rows * ohw;
     float sum = 0.0f;
-    for (long long i = 0; i < g.kh; ++i) {
-      const long long th = ih + g.pad - i;
-      if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
-      for (long long j = 0; j < g.kw; ++j) {
-        const long long tw = iw + g.pad - j;
-        if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
-        sum += image_cols[((c * g.kh + i) * g.kw + j) * ohw + th / g.stride * g.ow + tw / g.stride];
-      }
-    }
+    for_each_covering_tap(g, ih, iw, [&](long long i, long long j, long long oh, long long ow) {
+      sum += image_cols[((c * g.kh + i) * g.kw + j) * ohw + oh * g.ow + ow];
+    });
     dx[idx] = sum;
   }
 }
@@ -315,58 +302,51 @@ Tensor workspace(std::size_t bytes, Device device) {
   return Tensor::empty({static_cast<std::int64_t>(std::max<std::size_t>(bytes, 1))}, DType::U8, device);
 }
 
+// One cuDNN pass: pick (and cache) the algorithm, size its workspace, run it. The three
+// passes' functions take their descriptors in one order -- input a, input b, the
+// convolution, the output -- so only the functions and the operands differ.
+template <typename Perf, typename Find, typename WorkspaceSize, typename Run, typename DescA, typename DescB,
+          typename DescOut>
+void run_cudnn_pass(Pass pass, const G& g, Device device, Find find, WorkspaceSize workspace_size, Run run,
+                    const DescA& a, const float* a_data, const DescB& b, const float* b_data,
+                    cudnnConvolutionDescriptor_t conv, const DescOut& out, float* out_data) {
+  cudnnHandle_t h = context(device.index).cudnn();
+  const auto algo = decltype(Perf{}.algo)(cached_algorithm<Perf>(
+      pass, g, device.index, [&](int want, int* got, Perf* perf) { return find(h, a, b, conv, out, want, got, perf); }));
+  std::size_t bytes = 0;
+  CUDL_CUDA_CALL(workspace_size(h, a, b, conv, out, algo, &bytes));
+  Tensor ws = workspace(bytes, device);
+  const float one = 1.0f, zero = 0.0f;
+  CUDL_CUDA_CALL(run(h, &one, a, a_data, b, b_data, conv, algo, ws.raw_data(), bytes, &zero, out, out_data));
+}
+
 }  // namespace
 
 void conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out) {
   const G g = conv2d_geometry(x.shape(), w.shape(), p);
-  const int device = x.device().index;
-  cudnnHandle_t h = context(device).cudnn();
   ConvDescs d(g);
-  const auto algo = cudnnConvolutionFwdAlgo_t(cached_algorithm<cudnnConvolutionFwdAlgoPerf_t>(
-      Pass::Forward, g, device, [&](int want, int* got, cudnnConvolutionFwdAlgoPerf_t* perf) {
-        return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, want, got, perf);
-      }));
-  std::size_t bytes = 0;
-  CUDL_CUDA_CALL(cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes));
-  Tensor ws = workspace(bytes, x.device());
-  const float one = 1.0f, zero = 0.0f;
-  CUDL_CUDA_CALL(cudnnConvolutionForward(h, &one, d.x, x.data<float>(), d.w, w.data<float>(), d.conv, algo,
-                                         ws.raw_data(), bytes, &zero, d.y, out.data<float>()));
+  run_cudnn_pass<cudnnConvolutionFwdAlgoPerf_t>(Pass::Forward, g, x.device(), cudnnGetConvolutionForwardAlgorithm_v7,
+                                                cudnnGetConvolutionForwardWorkspaceSize, cudnnConvolutionForward, d.x,
+                                                x.data<float>(), d.w, w.data<float>(), d.conv, d.y, out.data<float>());
   if (b) add_channel_bias_cudnn(out, *b);
 }
 
 void conv2d_backward_data_cudnn(const Tensor& dout, const Tensor& w, const Conv2dParams& p, Tensor& dx) {
   const G g = conv2d_geometry(dx.shape(), w.shape(), p);
-  const int device = dx.device().index;
-  cudnnHandle_t h = context(device).cudnn();
   ConvDescs d(g);
-  const auto algo = cudnnConvolutionBwdDataAlgo_t(cached_algorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
-      Pass::Data, g, device, [&](int want, int* got, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
-        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, want, got, perf);
-      }));
-  std::size_t bytes = 0;
-  CUDL_CUDA_CALL(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes));
-  Tensor ws = workspace(bytes, dx.device());
-  const float one = 1.0f, zero = 0.0f;
-  CUDL_CUDA_CALL(cudnnConvolutionBackwardData(h, &one, d.w, w.data<float>(), d.y, dout.data<float>(), d.conv, algo,
-                                              ws.raw_data(), bytes, &zero, d.x, dx.data<float>()));
+  run_cudnn_pass<cudnnConvolutionBwdDataAlgoPerf_t>(
+      Pass::Data, g, dx.device(), cudnnGetConvolutionBackwardDataAlgorithm_v7,
+      cudnnGetConvolutionBackwardDataWorkspaceSize, cudnnConvolutionBackwardData, d.w, w.data<float>(), d.y,
+      dout.data<float>(), d.conv, d.x, dx.data<float>());
 }
 
 void conv2d_backward_weight_cudnn(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw) {
   const G g = conv2d_geometry(x.shape(), dw.shape(), p);
-  const int device = x.device().index;
-  cudnnHandle_t h = context(device).cudnn();
   ConvDescs d(g);
-  const auto algo = cudnnConvolutionBwdFilterAlgo_t(cached_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
-      Pass::Weight, g, device, [&](int want, int* got, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
-        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, want, got, perf);
-      }));
-  std::size_t bytes = 0;
-  CUDL_CUDA_CALL(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes));
-  Tensor ws = workspace(bytes, x.device());
-  const float one = 1.0f, zero = 0.0f;
-  CUDL_CUDA_CALL(cudnnConvolutionBackwardFilter(h, &one, d.x, x.data<float>(), d.y, dout.data<float>(), d.conv, algo,
-                                                ws.raw_data(), bytes, &zero, d.w, dw.data<float>()));
+  run_cudnn_pass<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      Pass::Weight, g, x.device(), cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+      cudnnGetConvolutionBackwardFilterWorkspaceSize, cudnnConvolutionBackwardFilter, d.x, x.data<float>(), d.y,
+      dout.data<float>(), d.conv, d.w, dw.data<float>());
 }
 
 void conv2d_backward_bias_cudnn(const Tensor& dout, Tensor& db) {

@@ -1,4 +1,5 @@
 #include "core/rng.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/dropout.h"
 #include "kernels/cuda/elementwise.cuh"
 
@@ -7,7 +8,7 @@ namespace cudl::cuda {
 namespace {
 __global__ void dropout_forward_naive_kernel(const float* x, float p, float scale, std::uint64_t seed,
                                              std::uint64_t base_block, float* out, float* mask, long long n) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(i, n) {
     mask[i] = philox_uniform(seed, base_block, i) < p ? 0.0f : scale;
     out[i] = x[i] * mask[i];
   }
@@ -19,8 +20,7 @@ __global__ void dropout_forward_philox4_kernel(const float* __restrict__ x, floa
                                                std::uint64_t base_block, float* __restrict__ out,
                                                float* __restrict__ mask, long long n, bool vectorised) {
   const long long blocks = (n + 3) / 4;
-  for (long long b = blockIdx.x * (long long)blockDim.x + threadIdx.x; b < blocks;
-       b += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(b, blocks) {
     const PhiloxWords words = philox4x32_10(seed, base_block + b);
     float m[4];
     for (int k = 0; k < 4; ++k) m[k] = uniform_from_bits(words.w[k]) < p ? 0.0f : scale;
@@ -38,7 +38,7 @@ __global__ void dropout_forward_philox4_kernel(const float* __restrict__ x, floa
 }
 
 __global__ void multiply_naive_kernel(const float* a, const float* b, float* out, long long n) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     out[i] = a[i] * b[i];
 }
 }  // namespace

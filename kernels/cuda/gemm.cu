@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/gemm.h"
 
 namespace cudl::cuda {
@@ -12,8 +13,7 @@ namespace {
 __global__ void gemm_naive_kernel(bool trans_a, bool trans_b, long long m, long long n, long long k, float alpha,
                                   const float* a, long long lda, const float* b, long long ldb, float beta, float* c,
                                   long long ldc) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < m * n;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, m * n) {
     const long long i = idx / n, j = idx % n;
     float sum = 0.0f;
     for (long long p = 0; p < k; ++p)

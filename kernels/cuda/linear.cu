@@ -1,4 +1,5 @@
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/linear.h"
 
@@ -13,8 +14,7 @@ Dims dims_of(const Tensor& x, const Tensor& w) { return {x.numel() / w.size(1), 
 // out[i, j] = b[j] + sum_k x[i, k] w[j, k]
 __global__ void linear_forward_naive_kernel(const float* x, const float* w, const float* b, float* out, long long n,
                                             long long d, long long m) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n * m;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, n * m) {
     const long long i = idx / m, j = idx % m;
     float sum = b[j];
     for (long long k = 0; k < d; ++k) sum += x[i * d + k] * w[j * d + k];
@@ -25,8 +25,7 @@ __global__ void linear_forward_naive_kernel(const float* x, const float* w, cons
 // dx[i, k] = sum_j dout[i, j] w[j, k]
 __global__ void linear_dx_naive_kernel(const float* dout, const float* w, float* dx, long long n, long long d,
                                        long long m) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n * d;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, n * d) {
     const long long i = idx / d, k = idx % d;
     float sum = 0.0f;
     for (long long j = 0; j < m; ++j) sum += dout[i * m + j] * w[j * d + k];
@@ -37,8 +36,7 @@ __global__ void linear_dx_naive_kernel(const float* dout, const float* w, float*
 // dw[j, k] = sum_i dout[i, j] x[i, k]
 __global__ void linear_dw_naive_kernel(const float* dout, const float* x, float* dw, long long n, long long d,
                                        long long m) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < m * d;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, m * d) {
     const long long j = idx / d, k = idx % d;
     float sum = 0.0f;
     for (long long i = 0; i < n; ++i) sum += dout[i * m + j] * x[i * d + k];
@@ -71,8 +69,7 @@ void launch_linear_db(const float* dout, float* db, long long n, long long m, cu
 }
 
 __global__ void broadcast_rows_kernel(const float* b, float* out, long long n, long long m) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n * m;
-       idx += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(idx, n * m)
     out[idx] = b[idx % m];
 }
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -23,8 +24,7 @@ __device__ __forceinline__ bool label_ok(long long label, long long classes, lon
 __global__ void row_loss_naive_kernel(LossKind kind, const float* x, const std::int64_t* labels, long long rows,
                                       long long classes, float* dx, float* row_loss, Flag* bad) {
   const float scale = 1.0f / rows;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
-       i += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(i, rows) {
     row_loss[i] = 0.0f;
     if (!label_ok(labels[i], classes, i, rows, bad)) continue;
     const float* xr = x + i * classes;
@@ -37,7 +37,7 @@ __global__ void row_loss_naive_kernel(LossKind kind, const float* x, const std::
 __global__ void element_loss_naive_kernel(LossKind kind, const float* x, const float* target, long long n, float* dx,
                                           float* element_loss) {
   const float scale = 1.0f / n;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     element_loss[i] = kind == LossKind::BceWithLogits ? bce_with_logits_element<float>(x[i], target[i], scale, dx + i)
                                                       : mse_element<float>(x[i], target[i], scale, dx + i);
 }
@@ -108,7 +108,7 @@ __global__ void element_loss_block_kernel(LossKind kind, const float* __restrict
                                           long long n, float* __restrict__ dx, float* __restrict__ block_loss) {
   const float scale = 1.0f / n;
   float sum = 0.0f;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     sum += kind == LossKind::BceWithLogits ? bce_with_logits_element<float>(x[i], target[i], scale, dx + i)
                                            : mse_element<float>(x[i], target[i], scale, dx + i);
   sum = block_reduce(sum, Sum{}, 0.0f);

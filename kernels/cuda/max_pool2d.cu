@@ -1,7 +1,7 @@
 #include <algorithm>
 
 #include "core/cuda/context.h"
-#include "kernels/cuda/grid_stride.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/max_pool2d.h"
 #include "kernels/pool2d_geometry.h"
 

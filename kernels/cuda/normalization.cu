@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/normalization.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -62,8 +63,7 @@ __global__ void column_partials_kernel(Value value, long long n, long long c_cou
 template <class Epilogue>
 __global__ void combine_partials_kernel(const SumPair* partial, long long chunks, long long c_count,
                                         Epilogue epilogue) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
-       c += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(c, c_count) {
     SumPair total{0.0, 0.0};
     for (long long k = 0; k < chunks; ++k) total = total + partial[k * c_count + c];
     epilogue(c, total);
@@ -173,8 +173,7 @@ struct ParamGradEpilogue {
 
 __global__ void running_inv_std_kernel(const float* running_mean, const float* running_var, float* mean,
                                        float* inv_std, long long c_count, float eps) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
-       c += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(c, c_count) {
     mean[c] = running_mean[c];
     inv_std[c] = static_cast<float>(1.0 / sqrt(double(running_var[c]) + eps));
   }
@@ -184,7 +183,7 @@ __global__ void running_inv_std_kernel(const float* running_mean, const float* r
 template <class Index>
 __global__ void batch_norm_apply_kernel(Index total, Index s, Index c_count, const float* x, const float* gamma,
                                         const float* beta, const float* mean, const float* inv_std, float* out) {
-  for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP_AS(Index, i, total) {
     const Index c = (i / s) % c_count;
     out[i] = (x[i] - mean[c]) * (inv_std[c] * gamma[c]) + beta[c];
   }
@@ -195,7 +194,7 @@ template <class Index>
 __global__ void batch_norm_dx_kernel(Index total, Index s, Index c_count, const float* dy, const float* x,
                                      const float* gamma, const float* mean, const float* inv_std, const float* sum_dy,
                                      const float* sum_dy_xhat, float* dx, float inv_count, bool training) {
-  for (Index i = blockIdx.x * (Index)blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP_AS(Index, i, total) {
     const Index c = (i / s) % c_count;
     const float k = gamma[c] * inv_std[c];
     if (training) {
@@ -224,8 +223,7 @@ __global__ void batch_norm_forward_naive_kernel(const float* x, const float* gam
                                                 float* running_mean, float* running_var, float* out, float* mean_out,
                                                 float* inv_std_out, long long n, long long c_count, long long s,
                                                 bool training, float momentum, float eps) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
-       c += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(c, c_count) {
     double mean, inv_std;
     if (training) {
       double sum = 0, sq = 0;
@@ -257,8 +255,7 @@ __global__ void batch_norm_backward_naive_kernel(const float* dy, const float* x
                                                  const float* mean, const float* inv_std, float* dx, float* dgamma,
                                                  float* dbeta, long long n, long long c_count, long long s,
                                                  bool training) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
-       c += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(c, c_count) {
     double sum_dy = 0, sum_dy_xhat = 0;
     for (long long i = 0; i < n; ++i)
       for (long long j = 0; j < s; ++j) {
@@ -365,8 +362,7 @@ unsigned segment_grid(const Segments& sg, int threads_per_segment) {
 
 __global__ void group_norm_forward_naive_kernel(const float* x, const float* gamma, const float* beta, float* out,
                                                 float* mean_out, float* inv_std_out, Segments sg, float eps) {
-  for (long long seg = blockIdx.x * (long long)blockDim.x + threadIdx.x; seg < sg.count;
-       seg += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(seg, sg.count) {
     const float* xs = x + seg * sg.m;
     double sum = 0, sq = 0;
     for (long long k = 0; k < sg.m; ++k) sum += xs[k];
@@ -385,8 +381,7 @@ __global__ void group_norm_forward_naive_kernel(const float* x, const float* gam
 
 __global__ void group_norm_dx_naive_kernel(const float* dy, const float* x, const float* gamma, const float* mean_in,
                                            const float* inv_std_in, float* dx, Segments sg) {
-  for (long long seg = blockIdx.x * (long long)blockDim.x + threadIdx.x; seg < sg.count;
-       seg += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(seg, sg.count) {
     const long long base = seg * sg.m, first_channel = (seg % sg.groups) * sg.group_channels;
     const double mean = mean_in[seg], inv_std = inv_std_in[seg];
     double sum_dxhat = 0, sum_dxhat_xhat = 0;
@@ -407,8 +402,7 @@ __global__ void group_norm_dx_naive_kernel(const float* dy, const float* x, cons
 __global__ void group_norm_param_grads_naive_kernel(const float* dy, const float* x, const float* mean,
                                                     const float* inv_std, float* dgamma, float* dbeta, long long n,
                                                     long long c_count, Segments sg) {
-  for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < c_count;
-       c += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(c, c_count) {
     double dg = 0, db = 0;
     for (long long i = 0; i < n; ++i) {
       const long long stat = i * sg.groups + c / sg.group_channels;

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/optimizer_update.h"
 #include "kernels/cuda/reduce.cuh"
 
@@ -10,7 +11,7 @@ namespace cudl::cuda {
 namespace {
 template <class Rule>
 __global__ void update_naive_kernel(Rule rule, UpdateArrays p) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < p.n; i += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(i, p.n) {
     double w = p.w[i], a = p.s0 ? p.s0[i] : 0.0, b = p.s1 ? p.s1[i] : 0.0;
     rule(w, (double)p.g[i], a, b);
     p.w[i] = (float)w;
@@ -81,14 +82,14 @@ __global__ void update_multi_kernel(Rule rule, ChunkTable table) {
 
 __global__ void sum_of_squares_kernel(const float* x, long long n, double* sum) {
   double partial = 0.0;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     partial += (double)x[i] * x[i];
   partial = block_reduce(partial, Sum{}, 0.0);
   if (threadIdx.x == 0) atomicAdd(sum, partial);
 }
 
 __global__ void scale_kernel(float* x, long long n, float scale) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+  CUDL_GRID_STRIDE_LOOP(i, n)
     x[i] *= scale;
 }
 }  // namespace

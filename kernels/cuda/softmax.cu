@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/softmax.h"
 
@@ -17,8 +18,7 @@ Rows rows_of(const Tensor& t) {
 }
 
 __global__ void softmax_forward_naive_kernel(const float* x, float* out, long long rows, long long cols) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
-       i += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(i, rows) {
     const float* xr = x + i * cols;
     float max = -INFINITY, sum = 0.0f;
     for (long long j = 0; j < cols; ++j) max = fmaxf(max, xr[j]);
@@ -29,8 +29,7 @@ __global__ void softmax_forward_naive_kernel(const float* x, float* out, long lo
 
 __global__ void softmax_backward_naive_kernel(const float* dout, const float* out, float* dx, long long rows,
                                               long long cols) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows;
-       i += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(i, rows) {
     float dot = 0.0f;
     for (long long j = 0; j < cols; ++j) dot += dout[i * cols + j] * out[i * cols + j];
     for (long long j = 0; j < cols; ++j) dx[i * cols + j] = out[i * cols + j] * (dout[i * cols + j] - dot);

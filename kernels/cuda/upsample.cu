@@ -1,4 +1,5 @@
 #include "core/cuda/context.h"
+#include "core/cuda/grid_stride.h"
 #include "kernels/cuda/upsample.h"
 
 namespace cudl::cuda {
@@ -12,7 +13,7 @@ Dims dims_of(const Tensor& input) { return {input.size(0) * input.size(1), input
 __global__ void upsample_forward_naive_kernel(const float* x, float* out, long long planes, long long h, long long w,
                                               long long scale) {
   const long long out_h = h * scale, out_w = w * scale, n = planes * out_h * out_w;
-  for (long long o = blockIdx.x * (long long)blockDim.x + threadIdx.x; o < n; o += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(o, n) {
     const long long ow = o % out_w, oh = (o / out_w) % out_h, p = o / (out_w * out_h);
     out[o] = x[(p * h + oh / scale) * w + ow / scale];
   }
@@ -21,8 +22,7 @@ __global__ void upsample_forward_naive_kernel(const float* x, float* out, long l
 __global__ void upsample_backward_naive_kernel(const float* dout, float* dx, long long planes, long long h, long long w,
                                                long long scale) {
   const long long n = planes * h * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, n) {
     const long long iw = idx % w, ih = (idx / w) % h, p = idx / (w * h);
     float sum = 0.0f;
     for (long long i = 0; i < scale; ++i)
@@ -36,8 +36,7 @@ __global__ void upsample_backward_naive_kernel(const float* dout, float* dx, lon
 __global__ void upsample_forward_block_kernel(const float* __restrict__ x, float* __restrict__ out, long long rows,
                                               long long w, int scale) {
   const long long n = rows * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, n) {
     const long long r = idx / w, iw = idx - r * w;
     const float v = x[idx];
     float* block = out + r * scale * out_w + iw * scale;
@@ -49,8 +48,7 @@ __global__ void upsample_forward_block_kernel(const float* __restrict__ x, float
 __global__ void upsample_backward_block_kernel(const float* __restrict__ dout, float* __restrict__ dx, long long rows,
                                                long long w, int scale) {
   const long long n = rows * w, out_w = w * scale;
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
-       idx += (long long)gridDim.x * blockDim.x) {
+  CUDL_GRID_STRIDE_LOOP(idx, n) {
     const long long r = idx / w, iw = idx - r * w;
     const float* block = dout + r * scale * out_w + iw * scale;
     float sum = 0.0f;
@@ -63,34 +61,26 @@ __global__ void upsample_backward_block_kernel(const float* __restrict__ dout, f
 
 void upsample_nearest2d_forward_naive(const Tensor& x, std::int64_t scale, Tensor& out) {
   const auto [planes, h, w] = dims_of(x);
-  if (out.numel() == 0) return;
-  upsample_forward_naive_kernel<<<grid_for(out.numel()), 256, 0, stream(x.device().index)>>>(
-      x.data<float>(), out.data<float>(), planes, h, w, scale);
-  CUDL_CUDA_CALL(cudaGetLastError());
+  launch_grid_stride(upsample_forward_naive_kernel, out.numel(), stream(x.device().index), x.data<float>(),
+                     out.data<float>(), planes, h, w, scale);
 }
 
 void upsample_nearest2d_backward_naive(const Tensor& dout, std::int64_t scale, Tensor& dx) {
   const auto [planes, h, w] = dims_of(dx);
-  if (dx.numel() == 0) return;
-  upsample_backward_naive_kernel<<<grid_for(dx.numel()), 256, 0, stream(dx.device().index)>>>(
-      dout.data<float>(), dx.data<float>(), planes, h, w, scale);
-  CUDL_CUDA_CALL(cudaGetLastError());
+  launch_grid_stride(upsample_backward_naive_kernel, dx.numel(), stream(dx.device().index), dout.data<float>(),
+                     dx.data<float>(), planes, h, w, scale);
 }
 
 void upsample_nearest2d_forward_block(const Tensor& x, std::int64_t scale, Tensor& out) {
   const auto [planes, h, w] = dims_of(x);
-  if (x.numel() == 0) return;
-  upsample_forward_block_kernel<<<grid_for(x.numel()), 256, 0, stream(x.device().index)>>>(
-      x.data<float>(), out.data<float>(), planes * h, w, static_cast<int>(scale));
-  CUDL_CUDA_CALL(cudaGetLastError());
+  launch_grid_stride(upsample_forward_block_kernel, x.numel(), stream(x.device().index), x.data<float>(),
+                     out.data<float>(), planes * h, w, static_cast<int>(scale));
 }
 
 void upsample_nearest2d_backward_block(const Tensor& dout, std::int64_t scale, Tensor& dx) {
   const auto [planes, h, w] = dims_of(dx);
-  if (dx.numel() == 0) return;
-  upsample_backward_block_kernel<<<grid_for(dx.numel()), 256, 0, stream(dx.device().index)>>>(
-      dout.data<float>(), dx.data<float>(), planes * h, w, static_cast<int>(scale));
-  CUDL_CUDA_CALL(cudaGetLastError());
+  launch_grid_stride(upsample_backward_block_kernel, dx.numel(), stream(dx.device().index), dout.data<float>(),
+                     dx.data<float>(), planes * h, w, static_cast<int>(scale));
 }
 
 }  // namespace cudl::cuda
