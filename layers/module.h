@@ -20,6 +20,9 @@ struct Parameter {
   std::string name;  // full dotted name once collected ("fc1.weight")
   Tensor value;
   Tensor grad;  // same shape and device as value
+
+  // A zero gradient of value's shape on value's device.
+  static Parameter of(std::string name, Tensor value);
 };
 
 class Module {
@@ -40,10 +43,20 @@ class Module {
   virtual void to(Device device);
 
   std::vector<Parameter*> parameters();
+  std::vector<std::pair<std::string, Tensor*>> buffers();
   void zero_grad();
 
  protected:
   bool training_ = true;
 };
+
+// grad += g (same shape and device): how every layer hands out its parameter gradients.
+void accumulate_grad(Tensor& grad, const Tensor& g);
+
+#if CUDL_WITH_CUDA
+namespace cuda {
+void add_inplace(int device, float* dst, const float* src, std::int64_t n);
+}
+#endif
 
 }  // namespace cudl

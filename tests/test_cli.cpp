@@ -161,3 +161,39 @@ TEST_F(Cli, GoldenImplFilterAndMissingPath) {
   const CliRun empty_folder = run_cli("golden '" + path("empty") + "'");
   EXPECT_EQ(empty_folder.status, 1) << empty_folder.output;
 }
+
+TEST_F(Cli, TrainAndEvalRejectBadFlagsInOneLineWithStatusTwo) {
+  for (const char* args : {"train convnet --bogus", "train convnet --epochs 0", "train convnet --lr abc",
+                           "train convnet --optimizer lbfgs", "train convnet --model resnet", "train", "train mlp",
+                           "train convnet --resume", "eval", "eval --checkpoint x --device tpu"}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+  }
+  const CliRun help = run_cli("train --help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* flag : {"--model", "--device", "--epochs", "--batch-size", "--lr", "--optimizer", "--weight-decay",
+                           "--seed", "--data", "--out", "--resume", "--subset"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+  EXPECT_NE(help.output.find("(default: 64)"), std::string::npos) << "defaults are shown";
+}
+
+TEST_F(Cli, EvalOfTheSavedCheckpointReproducesTrainsTestAccuracy) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "needs Fashion-MNIST (scripts/setup.sh)";
+  const CliRun train = run_cli("train fcnet --subset 300 --val 100 --epochs 1 --hidden 32 --device cpu --out '" +
+                               path("run") + "'");
+  ASSERT_EQ(train.status, 0) << train.output;
+  EXPECT_NE(train.output.find("device: cpu"), std::string::npos);
+  std::smatch trained;
+  ASSERT_TRUE(std::regex_search(train.output, trained, std::regex("test accuracy ([0-9.]+)%"))) << train.output;
+  for (const char* file : {"best.safetensors", "last.safetensors", "state.safetensors", "metrics.csv", "loss.png",
+                           "accuracy.png"})
+    EXPECT_TRUE(fs::exists(path("run") + "/" + file)) << file;
+
+  const CliRun eval = run_cli("eval --device cpu --checkpoint '" + path("run") + "/best.safetensors'");
+  ASSERT_EQ(eval.status, 0) << eval.output;
+  std::smatch evaluated;
+  ASSERT_TRUE(std::regex_search(eval.output, evaluated, std::regex("test accuracy: ([0-9.]+)%"))) << eval.output;
+  EXPECT_EQ(trained[1].str(), evaluated[1].str());
+  EXPECT_NE(eval.output.find("Ankle boot"), std::string::npos) << "the confusion matrix names the classes";
+}
