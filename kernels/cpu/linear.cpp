@@ -1,6 +1,7 @@
 #include "kernels/cpu/linear.h"
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cudl::cpu {
 
@@ -42,7 +43,7 @@ void linear_forward_blas(const Tensor& x, const Tensor& w, const Tensor& b, Tens
   const float* pb = b.data<float>();
   float* po = out.data<float>();
   // Seed each row with the bias, then accumulate x w^T on top (beta = 1).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * m >= kParallelMin)
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = 0; j < m; ++j) po[i * m + j] = pb[j];
   gemm_blas(false, true, n, m, d, 1.0f, x.data<float>(), d, w.data<float>(), d, 1.0f, po, m);
@@ -54,7 +55,7 @@ void linear_backward_blas(const Tensor& dout, const Tensor& x, const Tensor& w, 
   gemm_blas(false, false, n, d, m, 1.0f, pg, m, w.data<float>(), d, 0.0f, dx.data<float>(), d);
   gemm_blas(true, false, m, d, n, 1.0f, pg, m, x.data<float>(), d, 0.0f, dw.data<float>(), d);
   float* pdb = db.data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * m >= kParallelMin)
   for (std::int64_t j = 0; j < m; ++j) {
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n; ++i) sum += pg[i * m + j];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/pool2d_geometry.h"
 
 namespace cudl::cpu {
@@ -47,7 +48,7 @@ void max_pool2d_backward_naive(const Tensor& dout, const Tensor& x, const Pool2d
 namespace {
 template <int KH, int KW>
 void forward_planes(const float* x, float* out, const Pool2dGeometry& g) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.planes * g.h * g.w >= kParallelMin)
   for (int64_t plane = 0; plane < g.planes; ++plane) {
     const float* in = x + plane * g.h * g.w;
     float* o = out + plane * g.oh * g.ow;
@@ -58,7 +59,7 @@ void forward_planes(const float* x, float* out, const Pool2dGeometry& g) {
 
 // Each plane belongs to one thread, so overlapping windows accumulate without races.
 void backward_planes(const float* dout, const float* x, float* dx, const Pool2dGeometry& g) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.planes * g.h * g.w >= kParallelMin)
   for (int64_t plane = 0; plane < g.planes; ++plane) {
     const float* in = x + plane * g.h * g.w;
     const float* d = dout + plane * g.oh * g.ow;
@@ -75,7 +76,7 @@ void backward_planes(const float* dout, const float* x, float* dx, const Pool2dG
 template <int K>
 void backward_tiling_planes(const float* dout, const float* x, float* dx, const Pool2dGeometry& g) {
   const int64_t k = K ? K : g.kh;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.planes * g.h * g.w >= kParallelMin)
   for (int64_t plane = 0; plane < g.planes; ++plane) {
     const float* in = x + plane * g.h * g.w;
     const float* d = dout + plane * g.oh * g.ow;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
+
 namespace cudl::cpu {
 
 namespace {
@@ -143,6 +145,143 @@ Moments moments_from_shifted_sums(double sum, double sum_sq, double shift, std::
   const double shifted_mean = sum / m;
   return {shift + shifted_mean, std::max(sum_sq / m - shifted_mean * shifted_mean, 0.0)};
 }
+
+// Batch statistics of channel c from its shifted sums (updating the running
+// statistics), or the running statistics themselves in eval mode.
+struct ChannelStatistics {
+  double mean, inv_std;
+};
+ChannelStatistics channel_statistics(std::int64_t c, bool training, double sum, double sum_sq, double shift,
+                                     std::int64_t m, Tensor* running_mean, Tensor* running_var, float momentum,
+                                     float eps) {
+  if (!training)
+    return {running_mean->data<float>()[c], 1.0 / std::sqrt(double(running_var->data<float>()[c]) + eps)};
+  const Moments mo = moments_from_shifted_sums(sum, sum_sq, shift, m);
+  if (running_mean)
+    update_running(running_mean->data<float>()[c], running_var->data<float>()[c], mo.mean, mo.var, m, momentum);
+  return {mo.mean, 1.0 / std::sqrt(mo.var + eps)};
+}
+
+// Batch norm with little spatial extent (s == 1 for 2-D input) walks x row by row:
+// a per-channel walk would stride through memory by c * s floats.
+constexpr std::int64_t kRowwiseMaxSpatial = 16;
+
+// Column sums of an [n, width] matrix into a and b: each thread adds its block of
+// rows into its own partial arrays with `add_row(i, a, b)`; the partials are then
+// combined in thread order (deterministic for a given thread count).
+template <class AddRow>
+void column_sums(std::int64_t n, std::int64_t width, std::vector<double>& a, std::vector<double>& b, AddRow add_row) {
+  const int threads = n * width >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * 2 * width, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* mine_a = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * width;
+    double* mine_b = mine_a + width;
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) add_row(i, mine_a, mine_b);
+  }
+  a.assign(width, 0.0);
+  b.assign(width, 0.0);
+  for (int t = 0; t < threads; ++t) {
+    const double* pa = partial.data() + static_cast<size_t>(t) * 2 * width;
+    for (std::int64_t p = 0; p < width; ++p) {
+      a[p] += pa[p];
+      b[p] += pa[width + p];
+    }
+  }
+}
+
+// Sums of the s consecutive entries of channel c.
+double channel_total(const std::vector<double>& v, std::int64_t c, std::int64_t s) {
+  double total = 0;
+  for (std::int64_t j = 0; j < s; ++j) total += v[c * s + j];
+  return total;
+}
+
+void batch_norm_forward_rowwise(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
+                                Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
+  const auto [n, c_count, s] = layout_of(x);
+  const std::int64_t plane = c_count * s;
+  const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
+  float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
+  std::vector<double> sum, sum_sq;
+  std::vector<double> shift(plane);  // channel c's first sample, at every position of c
+  for (std::int64_t p = 0; p < plane; ++p) shift[p] = px[(p / s) * s];
+  if (training)
+    column_sums(n, plane, sum, sum_sq, [&](std::int64_t i, double* a, double* b) {
+      const float* row = px + i * plane;
+      for (std::int64_t p = 0; p < plane; ++p) {
+        const double d = row[p] - shift[p];
+        a[p] += d;
+        b[p] += d * d;
+      }
+    });
+  // Per-position mean, scale and offset, so the normalising pass is one flat loop.
+  std::vector<float> mean(plane), scale(plane), offset(plane);
+  for (std::int64_t c = 0; c < c_count; ++c) {
+    const double sc = training ? channel_total(sum, c, s) : 0, sq = training ? channel_total(sum_sq, c, s) : 0;
+    const ChannelStatistics st =
+        channel_statistics(c, training, sc, sq, shift[c * s], n * s, running_mean, running_var, momentum, eps);
+    pmean[c] = static_cast<float>(st.mean);
+    pinv[c] = static_cast<float>(st.inv_std);
+    for (std::int64_t p = c * s; p < (c + 1) * s; ++p) {
+      mean[p] = pmean[c];
+      scale[p] = static_cast<float>(pg[c] * st.inv_std);
+      offset[p] = pb[c];
+    }
+  }
+  // (x - mean) first: folding mean into the offset would cancel catastrophically
+  // when inv_std is large (near-constant channels).
+#pragma omp parallel for schedule(static) if (n * plane >= kParallelMin)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* row = px + i * plane;
+    float* orow = out + i * plane;
+    for (std::int64_t p = 0; p < plane; ++p) orow[p] = (row[p] - mean[p]) * scale[p] + offset[p];
+  }
+}
+
+void batch_norm_backward_rowwise(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                                 bool training, NormGrads& grads) {
+  const auto [n, c_count, s] = layout_of(x);
+  const std::int64_t plane = c_count * s, m = n * s;
+  const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
+  const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
+  float *dx = grads.dx.data<float>(), *dgamma = grads.dgamma.data<float>(), *dbeta = grads.dbeta.data<float>();
+  std::vector<float> mean(plane), inv_std(plane);
+  for (std::int64_t p = 0; p < plane; ++p) {
+    mean[p] = pmean[p / s];
+    inv_std[p] = pinv[p / s];
+  }
+  std::vector<double> sum_dy, sum_dy_xhat;
+  column_sums(n, plane, sum_dy, sum_dy_xhat, [&](std::int64_t i, double* a, double* b) {
+    const float *row = px + i * plane, *dy = pdy + i * plane;
+    for (std::int64_t p = 0; p < plane; ++p) {
+      a[p] += dy[p];
+      b[p] += double(dy[p]) * ((row[p] - mean[p]) * inv_std[p]);
+    }
+  });
+  // Training: dx = k * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: dx = k * dy.
+  std::vector<float> k(plane), mean_dy(plane), mean_dy_xhat(plane);
+  for (std::int64_t c = 0; c < c_count; ++c) {
+    const double db = channel_total(sum_dy, c, s), dg = channel_total(sum_dy_xhat, c, s);
+    dbeta[c] = static_cast<float>(db);
+    dgamma[c] = static_cast<float>(dg);
+    for (std::int64_t p = c * s; p < (c + 1) * s; ++p) {
+      k[p] = pg[c] * pinv[c];
+      mean_dy[p] = training ? static_cast<float>(db / m) : 0.0f;
+      mean_dy_xhat[p] = training ? static_cast<float>(dg / m) : 0.0f;
+    }
+  }
+#pragma omp parallel for schedule(static) if (n * plane >= kParallelMin)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float *row = px + i * plane, *dy = pdy + i * plane;
+    float* dxrow = dx + i * plane;
+    for (std::int64_t p = 0; p < plane; ++p) {
+      const float xhat = (row[p] - mean[p]) * inv_std[p];
+      dxrow[p] = k[p] * (dy[p] - mean_dy[p] - xhat * mean_dy_xhat[p]);
+    }
+  }
+}
 }  // namespace
 
 // ---- batch norm ----
@@ -193,37 +332,32 @@ void batch_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor
 void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
                               Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
   const auto [n, c_count, s] = layout_of(x);
+  if (s < kRowwiseMaxSpatial)
+    return batch_norm_forward_rowwise(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
   float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
   const std::int64_t plane = c_count * s;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * plane >= kParallelMin)
   for (std::int64_t c = 0; c < c_count; ++c) {
-    double mean, inv_std;
-    if (training) {
-      const double shift = px[c * s];
-      double sum = 0, sum_sq = 0;
+    const double shift = px[c * s];
+    double sum = 0, sum_sq = 0;
+    if (training)
       for (std::int64_t i = 0; i < n; ++i) {
         const float* row = px + i * plane + c * s;
+#pragma omp simd reduction(+ : sum, sum_sq)
         for (std::int64_t j = 0; j < s; ++j) {
           const double d = row[j] - shift;
           sum += d;
           sum_sq += d * d;
         }
       }
-      const Moments mo = moments_from_shifted_sums(sum, sum_sq, shift, n * s);
-      mean = mo.mean;
-      inv_std = 1.0 / std::sqrt(mo.var + eps);
-      if (running_mean)
-        update_running(running_mean->data<float>()[c], running_var->data<float>()[c], mo.mean, mo.var, n * s, momentum);
-    } else {
-      mean = running_mean->data<float>()[c];
-      inv_std = 1.0 / std::sqrt(double(running_var->data<float>()[c]) + eps);
-    }
-    pmean[c] = static_cast<float>(mean);
-    pinv[c] = static_cast<float>(inv_std);
+    const ChannelStatistics st =
+        channel_statistics(c, training, sum, sum_sq, shift, n * s, running_mean, running_var, momentum, eps);
+    pmean[c] = static_cast<float>(st.mean);
+    pinv[c] = static_cast<float>(st.inv_std);
     // (x - mean) first: folding mean into the offset would cancel catastrophically
     // when inv_std is large (near-constant channels).
-    const float mean_f = pmean[c], scale = static_cast<float>(pg[c] * inv_std), offset = pb[c];
+    const float mean_f = pmean[c], scale = static_cast<float>(pg[c] * st.inv_std), offset = pb[c];
     for (std::int64_t i = 0; i < n; ++i) {
       const float* row = px + i * plane + c * s;
       float* orow = out + i * plane + c * s;
@@ -235,16 +369,18 @@ void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
 void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                bool training, NormGrads& grads) {
   const auto [n, c_count, s] = layout_of(x);
+  if (s < kRowwiseMaxSpatial) return batch_norm_backward_rowwise(dout, x, gamma, saved, training, grads);
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
   float *dx = grads.dx.data<float>(), *dgamma = grads.dgamma.data<float>(), *dbeta = grads.dbeta.data<float>();
   const std::int64_t plane = c_count * s, m = n * s;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * plane >= kParallelMin)
   for (std::int64_t c = 0; c < c_count; ++c) {
     const float mean = pmean[c], inv_std = pinv[c];
     double sum_dy = 0, sum_dy_xhat = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       const std::int64_t base = i * plane + c * s;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
       for (std::int64_t j = 0; j < s; ++j) {
         sum_dy += pdy[base + j];
         sum_dy_xhat += double(pdy[base + j]) * ((px[base + j] - mean) * inv_std);
@@ -304,34 +440,75 @@ void group_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor
   store(grads.dbeta, dbeta);
 }
 
+namespace {
+// One segment (a sample's group) of the group norm forward and backward. With
+// UnitSpatial (s == 1: layer norm, and group norm on [N, C] input) each channel is
+// one element and the channel loops become flat, vectorisable loops.
+template <bool UnitSpatial>
+void group_norm_forward_segment(const float* xs, float* os, const float* gamma, const float* beta,
+                                std::int64_t channels, std::int64_t spatial, float eps, float& mean_out,
+                                float& inv_std_out) {
+  const std::int64_t s = UnitSpatial ? 1 : spatial, m = channels * s;
+  const double shift = xs[0];
+  double sum = 0, sum_sq = 0;
+#pragma omp simd reduction(+ : sum, sum_sq)
+  for (std::int64_t k = 0; k < m; ++k) {
+    const double d = xs[k] - shift;
+    sum += d;
+    sum_sq += d * d;
+  }
+  const Moments mo = moments_from_shifted_sums(sum, sum_sq, shift, m);
+  const double inv_std = 1.0 / std::sqrt(mo.var + eps);
+  mean_out = static_cast<float>(mo.mean);
+  inv_std_out = static_cast<float>(inv_std);
+  const float mean = mean_out;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const float scale = static_cast<float>(gamma[c] * inv_std), offset = beta[c];
+    for (std::int64_t j = c * s; j < (c + 1) * s; ++j) os[j] = (xs[j] - mean) * scale + offset;
+  }
+}
+
+// Adds the segment's dgamma and dbeta into the thread's partials and writes dx.
+template <bool UnitSpatial>
+void group_norm_backward_segment(const float* xs, const float* dys, float* dxs, const float* gamma,
+                                 std::int64_t channels, std::int64_t spatial, float mean, float inv_std,
+                                 double* dgamma, double* dbeta) {
+  const std::int64_t s = UnitSpatial ? 1 : spatial, m = channels * s;
+  double sum_dxhat = 0, sum_dxhat_xhat = 0;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double dg = 0, db = 0;
+    for (std::int64_t j = c * s; j < (c + 1) * s; ++j) {
+      const float xhat = (xs[j] - mean) * inv_std;
+      db += dys[j];
+      dg += double(dys[j]) * xhat;
+    }
+    dgamma[c] += dg;
+    dbeta[c] += db;
+    sum_dxhat += gamma[c] * db;
+    sum_dxhat_xhat += gamma[c] * dg;
+  }
+  const float mean_dxhat = static_cast<float>(sum_dxhat / m);
+  const float mean_dxhat_xhat = static_cast<float>(sum_dxhat_xhat / m);
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t j = c * s; j < (c + 1) * s; ++j) {
+      const float xhat = (xs[j] - mean) * inv_std;
+      dxs[j] = inv_std * (gamma[c] * dys[j] - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+}
+}  // namespace
+
 void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
                               NormForward& saved) {
   const auto [n, c_count, s] = layout_of(x);
   const std::int64_t group_channels = c_count / groups, m = group_channels * s;
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
   float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
-#pragma omp parallel for schedule(static)
+  const auto segment = s == 1 ? group_norm_forward_segment<true> : group_norm_forward_segment<false>;
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin)
   for (std::int64_t seg = 0; seg < n * groups; ++seg) {
-    const float* xs = px + seg * m;
-    const double shift = xs[0];
-    double sum = 0, sum_sq = 0;
-    for (std::int64_t k = 0; k < m; ++k) {
-      const double d = xs[k] - shift;
-      sum += d;
-      sum_sq += d * d;
-    }
-    const Moments mo = moments_from_shifted_sums(sum, sum_sq, shift, m);
-    const double inv_std = 1.0 / std::sqrt(mo.var + eps);
-    pmean[seg] = static_cast<float>(mo.mean);
-    pinv[seg] = static_cast<float>(inv_std);
-    float* os = out + seg * m;
     const std::int64_t first_channel = (seg % groups) * group_channels;
-    const float mean = pmean[seg];
-    for (std::int64_t cg = 0; cg < group_channels; ++cg) {
-      const std::int64_t c = first_channel + cg;
-      const float scale = static_cast<float>(pg[c] * inv_std), offset = pb[c];
-      for (std::int64_t j = cg * s; j < (cg + 1) * s; ++j) os[j] = (xs[j] - mean) * scale + offset;
-    }
+    segment(px + seg * m, out + seg * m, pg + first_channel, pb + first_channel, group_channels, s, eps, pmean[seg],
+            pinv[seg]);
   }
 }
 
@@ -342,49 +519,26 @@ void group_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
   float* dx = grads.dx.data<float>();
-  const int threads = omp_get_max_threads();
-  // Per-thread dgamma and dbeta (interleaved), summed in thread order afterwards.
+  const auto segment = s == 1 ? group_norm_backward_segment<true> : group_norm_backward_segment<false>;
+  const int threads = x.numel() >= kParallelMin ? omp_get_max_threads() : 1;
+  // Per-thread dgamma then dbeta, summed in thread order afterwards.
   std::vector<double> partial(static_cast<size_t>(threads) * 2 * c_count, 0.0);
 #pragma omp parallel num_threads(threads)
   {
     double* mine = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * c_count;
 #pragma omp for schedule(static)
     for (std::int64_t seg = 0; seg < n * groups; ++seg) {
-      const float *xs = px + seg * m, *dys = pdy + seg * m;
-      const float mean = pmean[seg], inv_std = pinv[seg];
       const std::int64_t first_channel = (seg % groups) * group_channels;
-      double sum_dxhat = 0, sum_dxhat_xhat = 0;
-      for (std::int64_t cg = 0; cg < group_channels; ++cg) {
-        const std::int64_t c = first_channel + cg;
-        double dg = 0, db = 0;
-        for (std::int64_t j = cg * s; j < (cg + 1) * s; ++j) {
-          const float xhat = (xs[j] - mean) * inv_std;
-          db += dys[j];
-          dg += double(dys[j]) * xhat;
-        }
-        mine[2 * c] += dg;
-        mine[2 * c + 1] += db;
-        sum_dxhat += pg[c] * db;
-        sum_dxhat_xhat += pg[c] * dg;
-      }
-      const float mean_dxhat = static_cast<float>(sum_dxhat / m);
-      const float mean_dxhat_xhat = static_cast<float>(sum_dxhat_xhat / m);
-      float* dxs = dx + seg * m;
-      for (std::int64_t cg = 0; cg < group_channels; ++cg) {
-        const float gamma_c = pg[first_channel + cg];
-        for (std::int64_t j = cg * s; j < (cg + 1) * s; ++j) {
-          const float xhat = (xs[j] - mean) * inv_std;
-          dxs[j] = inv_std * (gamma_c * dys[j] - mean_dxhat - xhat * mean_dxhat_xhat);
-        }
-      }
+      segment(px + seg * m, pdy + seg * m, dx + seg * m, pg + first_channel, group_channels, s, pmean[seg], pinv[seg],
+              mine + first_channel, mine + c_count + first_channel);
     }
   }
   float *dgamma = grads.dgamma.data<float>(), *dbeta = grads.dbeta.data<float>();
   for (std::int64_t c = 0; c < c_count; ++c) {
     double dg = 0, db = 0;
     for (int t = 0; t < threads; ++t) {
-      dg += partial[(static_cast<size_t>(t) * c_count + c) * 2];
-      db += partial[(static_cast<size_t>(t) * c_count + c) * 2 + 1];
+      dg += partial[static_cast<size_t>(t) * 2 * c_count + c];
+      db += partial[static_cast<size_t>(t) * 2 * c_count + c_count + c];
     }
     dgamma[c] = static_cast<float>(dg);
     dbeta[c] = static_cast<float>(db);
