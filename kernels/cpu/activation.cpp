@@ -1,13 +1,9 @@
 #include "kernels/cpu/activation.h"
 
 #include "kernels/activation_math.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cudl::cpu {
-
-namespace {
-// Below this many elements starting threads costs more than the loop.
-constexpr std::int64_t kParallelMin = 1 << 15;
-}  // namespace
 
 void activation_forward_naive(Activation a, const Tensor& x, float negative_slope, Tensor& out) {
   const float* px = x.data<float>();

@@ -1,13 +1,9 @@
 #include "kernels/cpu/dropout.h"
 
 #include "core/rng.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cudl::cpu {
-
-namespace {
-// Below this many elements starting threads costs more than the loop.
-constexpr std::int64_t kParallelMin = 1 << 15;
-}  // namespace
 
 void dropout_forward_naive(const Tensor& x, float p, std::uint64_t seed, std::uint64_t base_block, Tensor& out,
                            Tensor& mask) {

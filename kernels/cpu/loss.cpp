@@ -1,10 +1,9 @@
 #include "kernels/cpu/loss.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cudl::cpu {
 
 namespace {
-// Below this many elements starting threads costs more than the loop.
-constexpr std::int64_t kParallelMin = 1 << 15;
 
 // The naive and the OpenMP variant differ only in the math type T and whether
 // the loop is split over threads; the total is accumulated in double either way.

@@ -1,15 +1,11 @@
 #include "kernels/cpu/softmax.h"
+#include "kernels/cpu/parallel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace cudl::cpu {
-
-namespace {
-// Below this many elements starting threads costs more than the loop.
-constexpr std::int64_t kParallelMin = 1 << 15;
-}  // namespace
 
 void softmax_forward_naive(const Tensor& x, Tensor& out) {
   const std::int64_t cols = x.size(-1), rows = cols == 0 ? 0 : x.numel() / cols;

@@ -1,12 +1,11 @@
 #include "kernels/cpu/upsample.h"
+#include "kernels/cpu/parallel.h"
 
 #include <algorithm>
 
 namespace cudl::cpu {
 
 namespace {
-// Below this many elements starting threads costs more than the loop.
-constexpr std::int64_t kParallelMin = 1 << 15;
 
 // The input viewed as rows: planes * H rows of W values.
 struct InputRows {
