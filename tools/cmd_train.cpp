@@ -250,8 +250,11 @@ int cmd_train(const Args& args) {
 
   const ModelConfig config = model_config(s, splits.train);
   auto model = build_model(config, s.seed, device);
-  std::printf("model: %s, %lld parameters\n%s\n", config.kind.c_str(), static_cast<long long>(model->num_parameters()),
-              model->name().c_str());
+  // `--model small` is a smaller configuration of the deep architecture: name both.
+  const std::string model_name = s.task == "fcnet" ? std::string("fcnet") : s.model;
+  std::printf("model: %s%s, %lld parameters\n%s\n", model_name.c_str(),
+              model_name == config.kind ? "" : (" (" + config.kind + " architecture)").c_str(),
+              static_cast<long long>(model->num_parameters()), model->name().c_str());
 
   SolverOptions options;
   options.epochs = s.epochs;
@@ -272,7 +275,7 @@ int cmd_train(const Args& args) {
 
   Progress progress(isatty(fileno(stdout)) != 0);
   options.on_step = [&](const StepReport& r) { progress.step(r); };
-  const fs::path run_dir = s.out.empty() ? fs::path("runs") / (config.kind + "-" + timestamp()) : fs::path(s.out);
+  const fs::path run_dir = s.out.empty() ? fs::path("runs") / (model_name + "-" + timestamp()) : fs::path(s.out);
   fs::create_directories(run_dir);
   const std::map<std::string, std::string> run_metadata = {{"seed", std::to_string(s.seed)}};
   auto save_epoch = [&](Solver& solver) {
