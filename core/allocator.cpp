@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -88,20 +89,35 @@ CachingAllocator& cuda_allocator(int) {
 }
 #endif
 
+namespace {
+// Host tensors' bytes in use and their peak: the same accounting a GPU's caching
+// allocator keeps, so memory claims (freed activations) are checked on the CPU too.
+std::atomic<std::size_t> g_host_in_use{0}, g_host_peak{0};
+}  // namespace
+
+std::size_t host_bytes_in_use() { return g_host_in_use.load(); }
+std::size_t host_peak_bytes_in_use() { return g_host_peak.load(); }
+void reset_host_peak() { g_host_peak.store(g_host_in_use.load()); }
+
 void* allocate_bytes(std::size_t bytes, Device device) {
   if (device.is_cuda()) return cuda_allocator(device.index).allocate(bytes);
   constexpr std::size_t kAlign = 64;
   const std::size_t rounded = ((bytes + kAlign - 1) / kAlign) * kAlign;
   void* ptr = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
   CUDL_CHECK(ptr != nullptr, "allocator: out of host memory allocating ", bytes, " bytes");
+  const std::size_t now = g_host_in_use.fetch_add(bytes) + bytes;
+  std::size_t peak = g_host_peak.load();
+  while (now > peak && !g_host_peak.compare_exchange_weak(peak, now)) {
+  }
   return ptr;
 }
 
-void free_bytes(void* ptr, Device device) {
+void free_bytes(void* ptr, std::size_t bytes, Device device) {
   if (device.is_cuda()) {
     cuda_allocator(device.index).deallocate(ptr);
   } else {
     std::free(ptr);
+    g_host_in_use.fetch_sub(bytes);
   }
 }
 

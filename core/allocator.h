@@ -61,9 +61,14 @@ class CachingAllocator {
   void release_cache_locked();
 };
 
-// Raw storage for tensors on any device.
+// Raw storage for tensors on any device; `bytes` as allocated.
 void* allocate_bytes(std::size_t bytes, Device device);
-void free_bytes(void* ptr, Device device);
+void free_bytes(void* ptr, std::size_t bytes, Device device);
+
+// Host tensor memory: bytes in use now, the peak since the last reset.
+std::size_t host_bytes_in_use();
+std::size_t host_peak_bytes_in_use();
+void reset_host_peak();
 
 // The allocator of a CUDA device (throws when the build or machine has no CUDA).
 CachingAllocator& cuda_allocator(int device_index = 0);

@@ -46,7 +46,7 @@ Storage::Storage(std::size_t bytes, Device device) : bytes_(bytes), device_(devi
 
 Storage::~Storage() {
   try {
-    free_bytes(data_, device_);
+    free_bytes(data_, bytes_, device_);
   } catch (...) {  // a destructor must not throw; the block is leaked instead
   }
 }

@@ -86,6 +86,9 @@ class Tensor {
   template <typename T> T* data();
   template <typename T> const T* data() const;
   void* raw_data() const;
+  // True when no other tensor views this one's storage, so writing in place
+  // cannot change a value someone else holds (how autograd sums gradients).
+  bool is_sole_owner() const { return storage_.use_count() == 1; }
 
   // ---- copies (always explicit) ----
   Tensor clone() const;            // same device

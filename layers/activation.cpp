@@ -3,19 +3,11 @@
 #include <sstream>
 
 #include "core/check.h"
-#include "kernels/dropout.h"
+#include "autograd/functions.h"
 
 namespace cudl {
 
-Tensor ActivationLayer::forward(const Tensor& x) {
-  x_ = x.view();
-  return activation_forward(kind_, x, slope_);
-}
-
-Tensor ActivationLayer::backward(const Tensor& dout) {
-  CUDL_CHECK(x_.defined(), name(), ": backward called before forward");
-  return activation_backward(kind_, dout, x_, slope_);
-}
+Var ActivationLayer::forward(const Var& x) { return activation(kind_, x, slope_); }
 
 std::string ActivationLayer::name() const {
   switch (kind_) {
@@ -37,16 +29,7 @@ Dropout::Dropout(float p, Generator& gen) : p_(p), gen_(&gen) {
   CUDL_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got ", p);
 }
 
-Tensor Dropout::forward(const Tensor& x) {
-  DropoutResult r = dropout_forward(x, p_, *gen_, training_);
-  mask_ = std::move(r.mask);
-  return std::move(r.out);
-}
-
-Tensor Dropout::backward(const Tensor& dout) {
-  if (!mask_.defined()) return dout.view();  // eval mode: the identity
-  return dropout_backward(dout, mask_);
-}
+Var Dropout::forward(const Var& x) { return dropout(x, p_, *gen_, training_); }
 
 std::string Dropout::name() const {
   std::ostringstream s;

@@ -9,17 +9,15 @@ namespace cudl {
 
 // One module for every activation in kernels/activation.h; the named subclasses
 // below are what models use.
-class ActivationLayer : public Module {
+class ActivationLayer : public Layer {
  public:
   explicit ActivationLayer(Activation kind, float negative_slope = 0.01f) : kind_(kind), slope_(negative_slope) {}
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override;
 
  private:
   Activation kind_;
   float slope_;
-  Tensor x_;
 };
 
 struct ReLU : ActivationLayer {
@@ -44,17 +42,15 @@ struct Sigmoid : ActivationLayer {
 // torch.nn.Dropout(p): p is the probability of dropping. The mask is drawn from
 // `gen` (the model's Generator, which must outlive the layer), so a saved
 // generator state replays the same masks after a resume.
-class Dropout : public Module {
+class Dropout : public Layer {
  public:
   Dropout(float p, Generator& gen);
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override;
 
  private:
   float p_;
   Generator* gen_;
-  Tensor mask_;
 };
 
 }  // namespace cudl

@@ -1,18 +1,12 @@
 #include "layers/conv.h"
 
+#include "autograd/functions.h"
 #include "core/check.h"
 #include "layers/init.h"
 
 namespace cudl {
 
 namespace {
-void collect_weight_bias(const std::string& prefix, Parameter& weight, Parameter& bias,
-                         std::vector<Parameter*>& out) {
-  weight.name = prefix + "weight";
-  bias.name = prefix + "bias";
-  out.push_back(&weight);
-  out.push_back(&bias);
-}
 
 std::string conv_name(const char* kind, std::int64_t in, std::int64_t out, std::int64_t k, const Conv2dParams& p,
                       bool with_groups) {
@@ -33,32 +27,18 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
              out_channels);
   const std::int64_t fan_in = in_channels / params.groups * kernel_size * kernel_size;
   const float bound = default_init_bound(fan_in);
-  weight = Parameter::of(
-      "weight", uniform_parameter({out_channels, in_channels / params.groups, kernel_size, kernel_size}, bound, gen,
-                                  device));
-  bias = Parameter::of("bias", uniform_parameter({out_channels}, bound, gen, device));
+  weight = Parameter(
+      uniform_parameter({out_channels, in_channels / params.groups, kernel_size, kernel_size}, bound, gen, device));
+  bias = Parameter(uniform_parameter({out_channels}, bound, gen, device));
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
-  x_ = x.view();
-  return conv2d_forward(x, weight.value, bias.value, params);
-}
-
-Tensor Conv2d::backward(const Tensor& dout) {
-  CUDL_CHECK(x_.defined(), "Conv2d: backward called before forward");
-  Conv2dGrads g = conv2d_backward(dout, x_, weight.value, params);
-  accumulate_grad(weight.grad, g.dw);
-  accumulate_grad(bias.grad, g.db);
-  return std::move(g.dx);
-}
+Var Conv2d::forward(const Var& x) { return conv2d(x, weight, bias, params); }
 
 std::string Conv2d::name() const {
-  const Shape& w = weight.value.shape();
+  const Shape& w = weight.shape();
   return conv_name("Conv2d", w[1] * params.groups, w[0], w[2], params, true);
-}
-
-void Conv2d::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {
-  collect_weight_bias(prefix, weight, bias, out);
 }
 
 ConvTranspose2d::ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
@@ -66,31 +46,17 @@ ConvTranspose2d::ConvTranspose2d(std::int64_t in_channels, std::int64_t out_chan
     : params(params_) {
   CUDL_CHECK(params.groups == 1, "ConvTranspose2d: groups must be 1, got ", params.groups);
   const float bound = default_init_bound(out_channels * kernel_size * kernel_size);
-  weight = Parameter::of(
-      "weight", uniform_parameter({in_channels, out_channels, kernel_size, kernel_size}, bound, gen, device));
-  bias = Parameter::of("bias", uniform_parameter({out_channels}, bound, gen, device));
+  weight = Parameter(uniform_parameter({in_channels, out_channels, kernel_size, kernel_size}, bound, gen, device));
+  bias = Parameter(uniform_parameter({out_channels}, bound, gen, device));
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& x) {
-  x_ = x.view();
-  return conv_transpose2d_forward(x, weight.value, bias.value, params);
-}
-
-Tensor ConvTranspose2d::backward(const Tensor& dout) {
-  CUDL_CHECK(x_.defined(), "ConvTranspose2d: backward called before forward");
-  Conv2dGrads g = conv_transpose2d_backward(dout, x_, weight.value, params);
-  accumulate_grad(weight.grad, g.dw);
-  accumulate_grad(bias.grad, g.db);
-  return std::move(g.dx);
-}
+Var ConvTranspose2d::forward(const Var& x) { return conv_transpose2d(x, weight, bias, params); }
 
 std::string ConvTranspose2d::name() const {
-  const Shape& w = weight.value.shape();
+  const Shape& w = weight.shape();
   return conv_name("ConvTranspose2d", w[0], w[1], w[2], params, false);
-}
-
-void ConvTranspose2d::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {
-  collect_weight_bias(prefix, weight, bias, out);
 }
 
 }  // namespace cudl

@@ -1,39 +1,23 @@
 #include "layers/linear.h"
 
-#include "kernels/linear.h"
+#include "autograd/functions.h"
 #include "layers/init.h"
 
 namespace cudl {
 
 Linear::Linear(std::int64_t in_features, std::int64_t out_features, Generator& gen, Device device) {
   const float bound = default_init_bound(in_features);
-  weight = Parameter::of("weight", uniform_parameter({out_features, in_features}, bound, gen, device));
-  bias = Parameter::of("bias", uniform_parameter({out_features}, bound, gen, device));
+  weight = Parameter(uniform_parameter({out_features, in_features}, bound, gen, device));
+  bias = Parameter(uniform_parameter({out_features}, bound, gen, device));
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
 }
 
-Tensor Linear::forward(const Tensor& x) {
-  x_ = x.view();
-  return linear_forward(x, weight.value, bias.value);
-}
-
-Tensor Linear::backward(const Tensor& dout) {
-  CUDL_CHECK(x_.defined(), "Linear: backward called before forward");
-  LinearGrads g = linear_backward(dout, x_, weight.value);
-  accumulate_grad(weight.grad, g.dw);
-  accumulate_grad(bias.grad, g.db);
-  return std::move(g.dx);
-}
+Var Linear::forward(const Var& x) { return linear(x, weight, bias); }
 
 std::string Linear::name() const {
-  return "Linear(in_features=" + std::to_string(weight.value.size(1)) +
-         ", out_features=" + std::to_string(weight.value.size(0)) + ")";
-}
-
-void Linear::collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) {
-  weight.name = prefix + "weight";
-  bias.name = prefix + "bias";
-  out.push_back(&weight);
-  out.push_back(&bias);
+  return "Linear(in_features=" + std::to_string(weight.size(1)) + ", out_features=" + std::to_string(weight.size(0)) +
+         ")";
 }
 
 }  // namespace cudl

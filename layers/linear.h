@@ -6,20 +6,15 @@
 
 namespace cudl {
 
-class Linear : public Module {
+class Linear : public Layer {
  public:
   // weight [out, in] and bias [out] from `gen` (see layers/init.h).
   Linear(std::int64_t in_features, std::int64_t out_features, Generator& gen, Device device = Device::cpu());
 
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override;
-  void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;
 
   Parameter weight, bias;
-
- private:
-  Tensor x_;
 };
 
 }  // namespace cudl

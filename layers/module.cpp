@@ -4,50 +4,83 @@
 
 namespace cudl {
 
-Parameter Parameter::of(std::string name, Tensor value) {
-  Tensor grad = Tensor::zeros(value.shape(), DType::F32, value.device());
-  return {std::move(name), std::move(value), std::move(grad)};
+namespace {
+template <typename T>
+void check_unique_name(const std::vector<std::pair<std::string, T>>& entries, const std::string& name) {
+  CUDL_CHECK(!name.empty() && name.find('.') == std::string::npos, "Module: a name must be non-empty without '.', got '",
+             name, "'");
+  for (const auto& [existing, unused] : entries)
+    CUDL_CHECK(existing != name, "Module: '", name, "' is registered twice");
+}
+}  // namespace
+
+void Module::register_parameter(std::string name, Parameter* p) {
+  CUDL_CHECK(p != nullptr && p->defined(), "Module: parameter '", name, "' is undefined");
+  check_unique_name(params_, name);
+  p->name = name;
+  params_.emplace_back(std::move(name), p);
 }
 
-void Module::to(Device device) {
-  for (Parameter* p : parameters()) {
-    p->value = p->value.to(device);
-    p->grad = p->grad.to(device);
+void Module::register_buffer(std::string name, Tensor* t) {
+  CUDL_CHECK(t != nullptr && t->defined(), "Module: buffer '", name, "' is undefined");
+  check_unique_name(buffers_, name);
+  buffers_.emplace_back(std::move(name), t);
+}
+
+void Module::register_module(std::string name, Module* child) {
+  CUDL_CHECK(child != nullptr, "Module: child '", name, "' is null");
+  check_unique_name(children_, name);
+  children_.emplace_back(std::move(name), child);
+}
+
+void Module::collect(const std::string& prefix, std::vector<Parameter*>* params,
+                     std::vector<std::pair<std::string, Tensor*>>* buffers) {
+  for (auto& [name, p] : params_) {
+    p->name = prefix + name;
+    if (params) params->push_back(p);
   }
-  for (auto& [name, t] : buffers()) *t = t->to(device);
+  if (buffers)
+    for (auto& [name, t] : buffers_) buffers->emplace_back(prefix + name, t);
+  for (auto& [name, child] : children_) child->collect(prefix + name + ".", params, buffers);
 }
 
 std::vector<Parameter*> Module::parameters() {
   std::vector<Parameter*> all;
-  collect_parameters("", all);
+  collect("", &all, nullptr);
   return all;
 }
 
 std::vector<std::pair<std::string, Tensor*>> Module::buffers() {
   std::vector<std::pair<std::string, Tensor*>> all;
-  collect_buffers("", all);
+  collect("", nullptr, &all);
   return all;
 }
 
-void Module::zero_grad() {
-  for (Parameter* p : parameters()) p->grad.zero();
+void Module::set_training(bool training) {
+  training_ = training;
+  for (auto& [name, child] : children_) child->set_training(training);
 }
 
-void accumulate_grad(Tensor& grad, const Tensor& g) {
-  check_float("accumulate_grad", "g", g);
-  CUDL_CHECK(grad.shape() == g.shape() && grad.device() == g.device(), "accumulate_grad: gradient ", grad.str(),
-             " cannot take ", g.str());
-  const std::int64_t n = g.numel();
-  float* dst = grad.data<float>();
-  const float* src = g.data<float>();
-  if (g.is_cuda()) {
-#if CUDL_WITH_CUDA
-    cuda::add_inplace(g.device().index, dst, src, n);
-#endif
-    return;
+void Module::to(Device device) {
+  for (Parameter* p : parameters()) {
+    p->value() = p->value().to(device);
+    p->zero_grad();
   }
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+  for (auto& [name, t] : buffers()) *t = t->to(device);
+}
+
+void Module::zero_grad() {
+  for (Parameter* p : parameters()) p->zero_grad();
+}
+
+void Module::set_requires_grad(bool requires_grad) {
+  for (Parameter* p : parameters()) p->set_requires_grad(requires_grad);
+}
+
+std::int64_t Module::num_parameters() {
+  std::int64_t n = 0;
+  for (Parameter* p : parameters()) n += p->numel();
+  return n;
 }
 
 }  // namespace cudl

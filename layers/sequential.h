@@ -8,11 +8,11 @@
 
 namespace cudl {
 
-class Sequential : public Module {
+class Sequential : public Layer {
  public:
   // Appends a child named by its index.
-  Sequential& add(std::unique_ptr<Module> child);
-  Sequential& add(std::string child_name, std::unique_ptr<Module> child);
+  Sequential& add(std::unique_ptr<Layer> child);
+  Sequential& add(std::string child_name, std::unique_ptr<Layer> child);
   template <typename M, typename... Args> M& emplace(Args&&... args) {
     auto child = std::make_unique<M>(std::forward<Args>(args)...);
     M& ref = *child;
@@ -20,19 +20,17 @@ class Sequential : public Module {
     return ref;
   }
 
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
+  // Runs children [begin, end) only: a network's features before its head.
+  Var forward_range(const Var& x, std::size_t begin, std::size_t end);
   // Multi-line, as torch prints a Sequential.
   std::string name() const override;
-  void collect_parameters(const std::string& prefix, std::vector<Parameter*>& out) override;
-  void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor*>>& out) override;
-  void set_training(bool training) override;
 
-  std::size_t size() const { return children_.size(); }
-  Module& operator[](std::size_t i) { return *children_[i].second; }
+  std::size_t size() const { return layers_.size(); }
+  Layer& operator[](std::size_t i) { return *layers_[i]; }
 
  private:
-  std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  std::vector<Layer*> layers_;
 };
 
 }  // namespace cudl

@@ -7,24 +7,21 @@
 namespace cudl {
 
 // torch.nn.MaxPool2d(kernel_size, stride) without padding.
-class MaxPool2d : public Module {
+class MaxPool2d : public Layer {
  public:
   explicit MaxPool2d(std::int64_t kernel_size = 2, std::int64_t stride = 0);  // stride 0: = kernel_size
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override;
 
  private:
   Pool2dParams params_;
-  Tensor x_;
 };
 
 // torch.nn.Upsample(scale_factor, mode="nearest").
-class Upsample : public Module {
+class Upsample : public Layer {
  public:
   explicit Upsample(std::int64_t scale_factor = 2) : scale_(scale_factor) {}
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override;
 
  private:
@@ -32,14 +29,10 @@ class Upsample : public Module {
 };
 
 // torch.nn.Flatten(): [N, ...] -> [N, prod(...)], a view in row-major (NCHW) order.
-class Flatten : public Module {
+class Flatten : public Layer {
  public:
-  Tensor forward(const Tensor& x) override;
-  Tensor backward(const Tensor& dout) override;
+  Var forward(const Var& x) override;
   std::string name() const override { return "Flatten()"; }
-
- private:
-  Shape input_shape_;
 };
 
 }  // namespace cudl

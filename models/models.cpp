@@ -140,10 +140,10 @@ Model::Model(const ModelConfig& config, std::uint64_t seed, Device device)
     // CS231n: weights ~ N(0, weight_scale^2), biases 0; normalisation weights keep 1
     // (their biases are 0 already).
     for (Parameter* p : parameters()) {
-      if (p->value.dim() >= 2) {
-        fill_normal(p->value, gen_, 0.0f, config.weight_scale);
+      if (p->dim() >= 2) {
+        fill_normal(p->value(), gen_, 0.0f, config.weight_scale);
       } else if (p->name.ends_with("bias")) {
-        p->value.zero();
+        p->value().zero();
       }
     }
   }
@@ -152,12 +152,6 @@ Model::Model(const ModelConfig& config, std::uint64_t seed, Device device)
 void Model::to(Device device) {
   Sequential::to(device);
   device_ = device;
-}
-
-std::int64_t Model::num_parameters() {
-  std::int64_t n = 0;
-  for (Parameter* p : parameters()) n += p->value.numel();
-  return n;
 }
 
 std::unique_ptr<Model> build_model(const ModelConfig& config, std::uint64_t seed, Device device) {

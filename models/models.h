@@ -51,7 +51,6 @@ class Model : public Sequential {
   Generator& generator() { return gen_; }
   Device device() const { return device_; }
   void to(Device device) override;
-  std::int64_t num_parameters();
 
  private:
   ModelConfig config_;

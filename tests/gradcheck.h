@@ -1,8 +1,8 @@
 // Finite-difference gradient checks: of single ops (numeric_gradient, every
 // coordinate) and of modules (gradcheck: layers, compositions, models).
 //
-// For modules, the scalar loss is a fixed random projection of the output, L = sum(out * P),
-// so backward(P) must return dL/dx and accumulate dL/dparam. Each checked
+// For graphs (modules, compositions), the scalar loss is a fixed random projection of the
+// output, L = sum(out * P), so backward(P) must leave dL/dleaf in every leaf's grad. Each checked
 // coordinate gets the central difference (L(v + h) - L(v - h)) / 2h. At a kink
 // (relu at 0, a max-pool window whose argmax changes) the central difference
 // means nothing; such coordinates are recognised because the one-sided slopes
@@ -80,66 +80,72 @@ struct GradCheckReport {
   std::int64_t skipped = 0;  // coordinates at kinks
 };
 
-inline double projected_loss(Module& m, const Tensor& x, const std::vector<float>& projection,
+// sum(f() * projection) with nothing recorded.
+inline double projected_loss(const std::function<Var()>& f, const std::vector<float>& projection,
                              const GradCheckOptions& o) {
+  NoGradGuard no_grad;
   if (o.before_forward) o.before_forward();
-  const std::vector<float> out = m.forward(x).to_vector();
+  const std::vector<float> out = f().value().to_vector();
   double loss = 0.0;
   for (std::size_t i = 0; i < out.size(); ++i) loss += static_cast<double>(out[i]) * projection[i];
   return loss;
 }
 
-// Checks dL/dx and dL/dparam of `m` at `x` (a CPU tensor, perturbed in place and restored).
-inline GradCheckReport gradcheck(Module& m, Tensor& x, const GradCheckOptions& o = {}) {
+// Checks d L / d leaf through the graph of `f`, for every named leaf (CPU Vars
+// that f reads; perturbed in place and restored).
+inline GradCheckReport gradcheck(const std::function<Var()>& f, std::vector<std::pair<std::string, Var>> leaves,
+                                 const GradCheckOptions& o = {}) {
+  for (auto& [name, leaf] : leaves) leaf.zero_grad();
   if (o.before_forward) o.before_forward();
-  const Shape out_shape = m.forward(x).shape();
+  const Var out = f();
   Generator projection_gen(1234);
-  const std::vector<float> projection = randn(out_shape, projection_gen).to_vector();
-
-  m.zero_grad();
-  if (o.before_forward) o.before_forward();
-  m.forward(x);
-  const Tensor dx = m.backward(Tensor::from_vector(projection, out_shape));
-
-  struct Target {
-    std::string name;
-    Tensor* value;
-    std::vector<float> analytic;
-  };
-  std::vector<Target> targets = {{"x", &x, dx.to_vector()}};
-  for (Parameter* p : m.parameters()) targets.push_back({p->name, &p->value, p->grad.to_vector()});
+  const Tensor projection_tensor = randn(out.shape(), projection_gen);
+  const std::vector<float> projection = projection_tensor.to_vector();
+  out.backward(projection_tensor);
 
   GradCheckReport report;
   std::mt19937_64 rng(o.seed);
-  const double f0 = projected_loss(m, x, projection, o);
-  for (Target& t : targets) {
-    std::vector<std::int64_t> coords(static_cast<std::size_t>(t.value->numel()));
+  const double f0 = projected_loss(f, projection, o);
+  for (auto& [name, leaf] : leaves) {
+    Tensor& value = leaf.value();
+    // A leaf that the output does not depend on has no gradient: it must be zero.
+    const std::vector<float> analytic =
+        leaf.grad().defined() ? leaf.grad().to_vector() : std::vector<float>(static_cast<std::size_t>(value.numel()));
+    std::vector<std::int64_t> coords(static_cast<std::size_t>(value.numel()));
     for (std::size_t i = 0; i < coords.size(); ++i) coords[i] = static_cast<std::int64_t>(i);
     std::shuffle(coords.begin(), coords.end(), rng);
     coords.resize(std::min<std::size_t>(coords.size(), static_cast<std::size_t>(o.coords_per_tensor)));
     double diff = 0.0, numeric_norm = 0.0, analytic_norm = 0.0;
     for (std::int64_t i : coords) {
       const CentralDifference d =
-          central_difference([&] { return projected_loss(m, x, projection, o); }, t.value->data<float>() + i, o.h);
+          central_difference([&] { return projected_loss(f, projection, o); }, value.data<float>() + i, o.h);
       const double right = (d.plus - f0) / (d.step / 2), left = (f0 - d.minus) / (d.step / 2);
       if (std::abs(right - left) > o.kink_tolerance * (std::abs(right) + std::abs(left) + 1e-3)) {
         ++report.skipped;
         continue;
       }
-      const double numeric = d.slope(), analytic = t.analytic[static_cast<std::size_t>(i)];
-      diff += (numeric - analytic) * (numeric - analytic);
+      const double numeric = d.slope(), exact = analytic[static_cast<std::size_t>(i)];
+      diff += (numeric - exact) * (numeric - exact);
       numeric_norm += numeric * numeric;
-      analytic_norm += analytic * analytic;
+      analytic_norm += exact * exact;
       ++report.checked;
     }
     const double floor = o.absolute_floor * std::sqrt(static_cast<double>(std::max<std::size_t>(coords.size(), 1)));
     const double error = std::sqrt(diff) / std::max({std::sqrt(numeric_norm), std::sqrt(analytic_norm), floor});
     if (error > report.max_error || report.worst.empty()) {
       report.max_error = std::max(report.max_error, error);
-      report.worst = t.name;
+      report.worst = name;
     }
   }
   return report;
+}
+
+// A layer at input x (a CPU tensor) and all its parameters.
+inline GradCheckReport gradcheck(Layer& m, Tensor& x, const GradCheckOptions& o = {}) {
+  Var input(x.view(), /*requires_grad=*/true);
+  std::vector<std::pair<std::string, Var>> leaves{{"x", input}};
+  for (Parameter* p : m.parameters()) leaves.emplace_back(p->name, *p);
+  return gradcheck([&] { return m.forward(input); }, std::move(leaves), o);
 }
 
 }  // namespace cudl::test

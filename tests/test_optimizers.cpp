@@ -229,9 +229,9 @@ struct ToyModel {
   std::vector<Parameter*> params() { return {&a, &b}; }
   void set_gradients(int step) {
     for (Parameter* p : params()) {
-      std::vector<float> g = p->value.to_vector();
+      std::vector<float> g = p->value().to_vector();
       for (std::size_t i = 0; i < g.size(); ++i) g[i] = std::sin(0.7f * step + i) + 0.5f * g[i];
-      p->grad = Tensor::from_vector(g, p->value.shape());
+      p->grad() = Tensor::from_vector(g, p->value().shape());
     }
   }
 };
@@ -248,8 +248,8 @@ TEST(Optimizer, StateRoundTripResumesBitForBit) {
     const TensorMap saved = opt->state_dict();
     EXPECT_EQ(saved.at(std::string(name) + ".step").to_vector_i64().front(), 3);
 
-    resumed.a.value.copy_from(straight.a.value);
-    resumed.b.value.copy_from(straight.b.value);
+    resumed.a.value().copy_from(straight.a.value());
+    resumed.b.value().copy_from(straight.b.value());
     auto opt2 = make_optimizer(name, resumed.params(), 1e-3f);  // lr comes back from the state
     opt2->load_state_dict(saved);
     EXPECT_EQ(opt2->steps_taken(), 3);
@@ -258,8 +258,8 @@ TEST(Optimizer, StateRoundTripResumesBitForBit) {
       straight.set_gradients(s), opt->step();
       resumed.set_gradients(s), opt2->step();
     }
-    EXPECT_EQ(straight.a.value.to_vector(), resumed.a.value.to_vector()) << name;
-    EXPECT_EQ(straight.b.value.to_vector(), resumed.b.value.to_vector()) << name;
+    EXPECT_EQ(straight.a.value().to_vector(), resumed.a.value().to_vector()) << name;
+    EXPECT_EQ(straight.b.value().to_vector(), resumed.b.value().to_vector()) << name;
   }
 }
 
@@ -291,12 +291,12 @@ TEST(Optimizer, LoadStateRejectsWrongShapesAndUnknownNames) {
 
 TEST(Optimizer, L2WeightDecayAddsToTheGradient) {
   ToyModel model;
-  const std::vector<float> w0 = model.a.value.to_vector();
+  const std::vector<float> w0 = model.a.value().to_vector();
   model.set_gradients(0);
-  const std::vector<float> g = model.a.grad.to_vector();
+  const std::vector<float> g = model.a.grad().to_vector();
   SGD sgd(model.params(), 0.1f, 0.01f);
   sgd.step();
-  const std::vector<float> w1 = model.a.value.to_vector();
+  const std::vector<float> w1 = model.a.value().to_vector();
   for (std::size_t i = 0; i < w0.size(); ++i) EXPECT_NEAR(w1[i], w0[i] - 0.1f * (g[i] + 0.01f * w0[i]), 1e-6);
 }
 
@@ -322,10 +322,10 @@ TEST(Optimizer, RejectsDuplicateParameterNames) {
 TEST(ClipGradNorm, ScalesToMaxNormAndReturnsTheNorm) {
   Parameter a{"a", vec({0, 0}), vec({3, 4})}, b{"b", vec({0}), vec({12})};  // global norm 13
   EXPECT_NEAR(clip_grad_norm({&a, &b}, 100.0f), 13.0f, 1e-5);
-  expect_near_all(a.grad, {3, 4});  // under the limit: untouched
+  expect_near_all(a.grad(), {3, 4});  // under the limit: untouched
   EXPECT_NEAR(clip_grad_norm({&a, &b}, 6.5f), 13.0f, 1e-5);
-  expect_near_all(a.grad, {1.5f, 2.0f}, 1e-5);
-  expect_near_all(b.grad, {6.0f}, 1e-5);
+  expect_near_all(a.grad(), {1.5f, 2.0f}, 1e-5);
+  expect_near_all(b.grad(), {6.0f}, 1e-5);
 }
 
 TEST(ClipGradNorm, CudaMatchesCpu) {
@@ -337,28 +337,28 @@ TEST(ClipGradNorm, CudaMatchesCpu) {
       d2{"p2", Tensor::zeros({33, 7}, DType::F32, Device::cuda()), g2.to(Device::cuda())};
   const float cpu_norm = clip_grad_norm({&c1, &c2}, 1.0f), cuda_norm = clip_grad_norm({&d1, &d2}, 1.0f);
   EXPECT_NEAR(cuda_norm, cpu_norm, 1e-4 * cpu_norm);
-  EXPECT_LE(test::relative_error(d1.grad, c1.grad), 1e-6);
-  EXPECT_LE(test::relative_error(d2.grad, c2.grad), 1e-6);
+  EXPECT_LE(test::relative_error(d1.grad(), c1.grad()), 1e-6);
+  EXPECT_LE(test::relative_error(d2.grad(), c2.grad()), 1e-6);
 }
 
 TEST(Optimizer, CudaStepsMatchCpu) {
   CUDL_REQUIRE_CUDA();
   for (const char* name : kOptimizers) {
     ToyModel cpu_model, cuda_model;
-    for (Parameter* p : cuda_model.params()) p->value = p->value.to(Device::cuda());
+    for (Parameter* p : cuda_model.params()) p->value() = p->value().to(Device::cuda());
     auto cpu_opt = make_optimizer(name, cpu_model.params()), cuda_opt = make_optimizer(name, cuda_model.params());
     for (int s = 0; s < 3; ++s) {
       cpu_model.set_gradients(s), cpu_opt->step();
       ToyModel host;  // gradients computed on the host from the CUDA values
-      host.a.value = cuda_model.a.value.to(Device::cpu());
-      host.b.value = cuda_model.b.value.to(Device::cpu());
+      host.a.value() = cuda_model.a.value().to(Device::cpu());
+      host.b.value() = cuda_model.b.value().to(Device::cpu());
       host.set_gradients(s);
-      cuda_model.a.grad = host.a.grad.to(Device::cuda());
-      cuda_model.b.grad = host.b.grad.to(Device::cuda());
+      cuda_model.a.grad() = host.a.grad().to(Device::cuda());
+      cuda_model.b.grad() = host.b.grad().to(Device::cuda());
       cuda_opt->step();
     }
-    EXPECT_LE(test::relative_error(cuda_model.a.value, cpu_model.a.value), 1e-6) << name;
-    EXPECT_LE(test::relative_error(cuda_model.b.value, cpu_model.b.value), 1e-6) << name;
+    EXPECT_LE(test::relative_error(cuda_model.a.value(), cpu_model.a.value()), 1e-6) << name;
+    EXPECT_LE(test::relative_error(cuda_model.b.value(), cpu_model.b.value()), 1e-6) << name;
   }
 }
 

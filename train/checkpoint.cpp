@@ -7,14 +7,14 @@
 
 namespace cudl {
 
-TensorMap model_state_dict(Model& model) {
+TensorMap model_state_dict(Module& model) {
   TensorMap out;
-  for (Parameter* p : model.parameters()) out.emplace(p->name, p->value.to(Device::cpu()));
+  for (Parameter* p : model.parameters()) out.emplace(p->name, p->value().to(Device::cpu()));
   for (auto& [name, t] : model.buffers()) out.emplace(name, t->to(Device::cpu()));
   return out;
 }
 
-void load_model_state(Model& model, const TensorMap& tensors, const std::string& prefix) {
+void load_model_state(Module& model, const TensorMap& tensors, const std::string& prefix) {
   auto load = [&](const std::string& name, Tensor& dst) {
     const auto it = tensors.find(prefix + name);
     CUDL_CHECK(it != tensors.end(), "checkpoint: missing tensor '", prefix + name, "'");
@@ -23,7 +23,7 @@ void load_model_state(Model& model, const TensorMap& tensors, const std::string&
                shape_str(dst.shape()));
     dst.copy_from(it->second);
   };
-  for (Parameter* p : model.parameters()) load(p->name, p->value);
+  for (Parameter* p : model.parameters()) load(p->name, p->value());
   for (auto& [name, t] : model.buffers()) load(name, *t);
 }
 

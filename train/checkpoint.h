@@ -21,12 +21,12 @@
 
 namespace cudl {
 
-// The model's parameters and buffers by torch.nn name, as host copies.
-TensorMap model_state_dict(Model& model);
+// A module's parameters and buffers by torch.nn name, as host copies.
+TensorMap model_state_dict(Module& model);
 // Copies matching tensors into the model (onto its device). Throws cudl::Error
 // naming the tensor when one is missing or has another shape; with `prefix`,
 // reads "<prefix><name>" and ignores everything else in `tensors`.
-void load_model_state(Model& model, const TensorMap& tensors, const std::string& prefix = "");
+void load_model_state(Module& model, const TensorMap& tensors, const std::string& prefix = "");
 
 void save_checkpoint(const std::string& path, Model& model, const Normalization& normalization,
                      const std::vector<std::string>& class_names,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "autograd/var.h"
 #include "core/check.h"
 #include "data/loader.h"
 
@@ -11,6 +12,7 @@ namespace cudl {
 std::vector<std::int64_t> predict(Model& model, const Dataset& data, std::int64_t batch_size) {
   const bool was_training = model.training();
   model.set_training(false);
+  NoGradGuard no_grad;
   LoaderOptions options;
   options.batch_size = batch_size;
   options.shuffle = false;
@@ -19,8 +21,8 @@ std::vector<std::int64_t> predict(Model& model, const Dataset& data, std::int64_
   std::vector<std::int64_t> predictions;
   predictions.reserve(static_cast<std::size_t>(data.size()));
   while (auto batch = loader.next()) {
-    const Tensor scores = model.forward(batch->images);
-    const std::vector<float> s = scores.to_vector();
+    const Var scores = model.forward(Var(std::move(batch->images)));
+    const std::vector<float> s = scores.value().to_vector();
     const std::int64_t classes = scores.size(1);
     for (std::int64_t i = 0; i < scores.size(0); ++i) {
       const float* row = s.data() + i * classes;

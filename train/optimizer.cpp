@@ -27,24 +27,30 @@ Optimizer::Optimizer(std::vector<Parameter*> params, float lr, float weight_deca
 void Optimizer::step() {
   std::vector<ParamUpdate> updates, l2_terms;
   for (Parameter* p : params_) {
-    CUDL_CHECK(p->grad.defined() && p->grad.shape() == p->value.shape(), name(), ": parameter '", p->name,
-               "' has no gradient of its shape ", shape_str(p->value.shape()),
-               p->grad.defined() ? ", got " + p->grad.str() : std::string());
-    ParamUpdate u{&p->value, &p->grad};
+    // As torch: a parameter that no backward reached (frozen, or unused by this
+    // loss) is left as it is, and so is its state.
+    if (!p->grad().defined()) continue;
+    CUDL_CHECK(p->grad().shape() == p->shape(), name(), ": parameter '", p->name, "' has a gradient ",
+               p->grad().str(), ", expected ", shape_str(p->shape()));
+    ParamUpdate u{&p->value(), &p->grad()};
     Tensor** state[2] = {&u.state0, &u.state1};
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       auto [it, created] = state_.try_emplace(slots_[s] + "." + p->name);
-      if (created) it->second = Tensor::zeros(p->value.shape(), DType::F32, p->value.device());
-      if (it->second.device() != p->value.device()) it->second = it->second.to(p->value.device());
+      if (created) it->second = Tensor::zeros(p->shape(), DType::F32, p->device());
+      if (it->second.device() != p->device()) it->second = it->second.to(p->device());
       *state[s] = &it->second;
     }
     updates.push_back(u);
-    l2_terms.push_back({&p->grad, &p->value});
+    l2_terms.push_back({&p->grad(), &p->value()});
   }
   // grad -= (-wd) * w, i.e. grad += wd * w: the SGD rule with a negative rate.
   if (weight_decay_ > 0.0f && applies_l2_to_gradient()) sgd_update_multi(l2_terms, -weight_decay_, impl_);
   update(updates, steps_ + 1);
   ++steps_;
+}
+
+void Optimizer::zero_grad() {
+  for (Parameter* p : params_) p->zero_grad();
 }
 
 TensorMap Optimizer::state_dict() const {
@@ -81,9 +87,9 @@ void Optimizer::load_state_dict(const TensorMap& state) {
     for (const Parameter* p : params_)
       if (p->name == param_name) param = p;
     CUDL_CHECK(param != nullptr, name(), ": state entry '", key, "' names no parameter of this model");
-    CUDL_CHECK(t.dtype() == DType::F32 && t.shape() == param->value.shape(), name(), ": expected '", key,
-               "' to be float32 ", shape_str(param->value.shape()), ", got ", t.str());
-    loaded.emplace(rest, t.to(param->value.device()));
+    CUDL_CHECK(t.dtype() == DType::F32 && t.shape() == param->shape(), name(), ": expected '", key,
+               "' to be float32 ", shape_str(param->shape()), ", got ", t.str());
+    loaded.emplace(rest, t.to(param->device()));
   }
   state_ = std::move(loaded);
   steps_ = step_it->second.to_vector_i64().front();
@@ -186,14 +192,13 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<P
 float clip_grad_norm(const std::vector<Parameter*>& params, float max_norm) {
   CUDL_CHECK(max_norm > 0.0f, "clip_grad_norm: expected max_norm > 0, got ", max_norm);
   std::vector<const Tensor*> grads;
-  for (const Parameter* p : params) {
-    CUDL_CHECK(p->grad.defined(), "clip_grad_norm: parameter '", p->name, "' has no gradient");
-    grads.push_back(&p->grad);
-  }
+  for (const Parameter* p : params)
+    if (p->grad().defined()) grads.push_back(&p->grad());  // no gradient: nothing to clip (as torch)
   const double norm = std::sqrt(sum_of_squares(grads));
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1.0)
-    for (Parameter* p : params) scale_inplace(p->grad, static_cast<float>(coefficient));
+    for (Parameter* p : params)
+      if (p->grad().defined()) scale_inplace(p->grad(), static_cast<float>(coefficient));
   return static_cast<float>(norm);
 }
 

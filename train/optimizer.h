@@ -35,11 +35,14 @@ class Optimizer {
   // Hyper-parameters for logs: "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08)".
   virtual std::string describe() const = 0;
 
-  // Updates every parameter from its .grad. Gradients are read, not zeroed, except
+  // Updates every parameter that has a .grad (others are skipped, as in torch).
+  // Gradients are read, not zeroed, except
   // that L2 weight decay (SGD, SGDMomentum, RMSprop, Adam with weight_decay > 0)
   // first adds weight_decay * w to the gradient in place, as the gradient of
   // 0.5 * weight_decay * ||w||^2 would.
   void step();
+  // Drops the gradients of this optimizer's parameters (as torch's).
+  void zero_grad();
 
   float learning_rate() const { return lr_; }
   void set_learning_rate(float lr) { lr_ = lr; }

@@ -4,9 +4,10 @@
 
 #include "core/check.h"
 #include "core/formats/safetensors.h"
-#include "kernels/loss.h"
+#include "autograd/functions.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/step.h"
 
 namespace cudl {
 
@@ -62,13 +63,9 @@ bool Solver::train() {
       }
       const float lr = options_.schedule.lr(step_, epoch_);
       optimizer_->set_learning_rate(lr);
-      model_.zero_grad();
-      const Tensor scores = model_.forward(batch->images);
-      LossResult loss = cross_entropy(scores, batch->labels);
-      model_.backward(loss.dx);
-      optimizer_->step();
-
-      const float loss_value = loss.loss.item();
+      const float loss_value = optimization_step({optimizer_.get()}, [&] {
+                                 return cross_entropy(model_.forward(Var(batch->images.view())), batch->labels);
+                               }).loss;
       loss_history_.push_back(loss_value);
       epoch_loss_sum_ += loss_value;
       ++epoch_steps_;

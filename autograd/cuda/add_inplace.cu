@@ -1,5 +1,5 @@
 #include "core/cuda/context.h"
-#include "layers/module.h"
+#include "autograd/cuda/add_inplace.h"
 
 namespace cudl::cuda {
 
