@@ -27,6 +27,9 @@ OpDef adamw_op_def();
 OpDef batch_norm_op_def();
 OpDef layer_norm_op_def();
 OpDef group_norm_op_def();
+OpDef scaled_dot_product_attention_op_def();
+OpDef positional_encoding_op_def();
+OpDef temporal_softmax_loss_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -53,6 +56,9 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(batch_norm_op_def());
     ops.push_back(layer_norm_op_def());
     ops.push_back(group_norm_op_def());
+    ops.push_back(scaled_dot_product_attention_op_def());
+    ops.push_back(positional_encoding_op_def());
+    ops.push_back(temporal_softmax_loss_op_def());
     return ops;
   }();
   return all;

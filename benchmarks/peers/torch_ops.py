@@ -39,6 +39,33 @@ CASES = [
     ("softmax", {"x": [1024, 16384]}, {}, lambda t, a: torch.softmax(t["x"], dim=-1)),
 ]
 
+# scaled_dot_product_attention as the registry's cases: (N, H, S, T, Dh, causal),
+# fp32. torch's is_causal is the same tril(ones(S, T)) mask as cudl's causal.
+ATTENTION_CASES = [(2, 4, 256, 256, 64, False), (2, 4, 256, 256, 64, True), (2, 4, 128, 128, 128, False),
+                   (4, 8, 1024, 1024, 64, False), (4, 8, 1024, 1024, 128, True), (2, 8, 4096, 4096, 64, True),
+                   (2, 8, 4096, 4096, 128, False)]
+for n, h, s, t, dh, causal in ATTENTION_CASES:
+    CASES.append(("scaled_dot_product_attention", {"q": [n, h, s, dh], "k": [n, h, t, dh], "v": [n, h, t, dh]},
+                  {"causal": int(causal)},
+                  lambda t, a: F.scaled_dot_product_attention(t["q"], t["k"], t["v"], is_causal=bool(a["causal"]))))
+
+
+def sdpa_backends(device):
+    """(name, context manager) for each SDPA backend of this torch that takes fp32
+    on `device`: flash needs fp16/bf16, so on CUDA that leaves efficient and math."""
+    if not hasattr(F, "scaled_dot_product_attention"):
+        return []  # torch < 2.0
+    if device != "cuda":
+        return [("torch_default", None)]
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel  # torch >= 2.3
+        return [("torch_" + name, lambda b=b: sdpa_kernel([b]))
+                for name, b in (("efficient", SDPBackend.EFFICIENT_ATTENTION), ("math", SDPBackend.MATH))]
+    except ImportError:
+        ctx = torch.backends.cuda.sdp_kernel
+        return [("torch_efficient", lambda: ctx(enable_flash=False, enable_math=False, enable_mem_efficient=True)),
+                ("torch_math", lambda: ctx(enable_flash=False, enable_math=True, enable_mem_efficient=False))]
+
 
 def timed(fn, sync, min_time, repetitions):
     """Median over `repetitions` of the mean time of a batch lasting at least `min_time`."""
@@ -66,6 +93,9 @@ def measure(device, min_time, repetitions):
     for op, shapes, attrs, build in CASES:
         tensors = {name: torch.randn(shape, generator=gen).to(device).requires_grad_()
                    for name, shape in shapes.items()}
+        if op == "scaled_dot_product_attention":
+            results += measure_attention(device, shapes, attrs, build, tensors, gen, sync, min_time, repetitions)
+            continue
         for direction in ("forward", "backward"):
             if direction == "forward":
                 def fn():
@@ -83,6 +113,36 @@ def measure(device, min_time, repetitions):
                             "times": times})
             print(f"torch {device:4} {op:10} {direction:8} {list(shapes.values())[0]}  "
                   f"{statistics.median(times) * 1e3:9.3f} ms", file=sys.stderr)
+    return results
+
+
+def measure_attention(device, shapes, attrs, build, tensors, gen, sync, min_time, repetitions):
+    """One entry per SDPA backend and direction; impl names the backend that ran."""
+    import contextlib
+    results = []
+    for impl, context in sdpa_backends(device):
+        with (context() if context else contextlib.nullcontext()):
+            for direction in ("forward", "backward"):
+                try:
+                    if direction == "forward":
+                        def fn():
+                            with torch.no_grad():
+                                build(tensors, attrs)
+                    else:
+                        out = build(tensors, attrs)
+                        dout = torch.randn(out.shape, generator=gen).to(device)
+
+                        def fn():
+                            torch.autograd.grad(out, list(tensors.values()), dout, retain_graph=True)
+                    times = timed(fn, sync, min_time, repetitions)
+                except RuntimeError as e:  # the backend refuses these inputs (or runs out of memory)
+                    print(f"torch {device} sdpa {impl} {direction} {shapes['q']}: skipped ({e})", file=sys.stderr)
+                    continue
+                results.append({"op": "scaled_dot_product_attention", "inputs": shapes, "attrs": attrs,
+                                "direction": direction, "device": device, "impl": impl,
+                                "median_s": statistics.median(times), "times": times})
+                print(f"torch {device:4} sdpa {impl:16} {direction:8} {shapes['q']} causal={attrs['causal']}  "
+                      f"{statistics.median(times) * 1e3:9.3f} ms", file=sys.stderr)
     return results
 
 

@@ -89,9 +89,12 @@ def svm_loss(t, a):
 
 
 def temporal_softmax_loss(t, a):
+    """normalize=batch (the default) divides by N, normalize=tokens by N*T
+    (CaptioningSolverTransformer's mean, masked steps counted)."""
     logp = F.log_softmax(t["x"], dim=-1)
     picked = logp.gather(-1, t["y"][..., None]).squeeze(-1)
-    return -(t["mask"] * picked).sum() / t["x"].shape[0]
+    n, steps = t["x"].shape[0], t["x"].shape[1]
+    return -(t["mask"] * picked).sum() / (n * steps if a.get("normalize") == "tokens" else n)
 
 
 def batch_norm(t, a):
@@ -101,12 +104,15 @@ def batch_norm(t, a):
     return F.batch_norm(t["x"], t["running_mean"], t["running_var"], t["gamma"], t["beta"], training=False, eps=eps)
 
 
-def attention(q, k, v, mask):
-    """softmax(q k^T / sqrt(Dh)) v with scores where mask == 0 at -inf."""
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask == 0, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
+def attention(q, k, v, mask, scale=None):
+    """softmax(scale q k^T) v (scale 1/sqrt(Dh) by default) with scores where
+    mask == 0 at -inf; a query whose keys are all masked gets 0 (not NaN) and no gradient."""
+    scores = q @ k.transpose(-2, -1) * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    if mask is None:
+        return torch.softmax(scores, dim=-1) @ v
+    empty = (mask == 0).all(dim=-1, keepdim=True)
+    scores = scores.masked_fill(mask == 0, float("-inf")).masked_fill(empty, 0.0)
+    return torch.softmax(scores, dim=-1).masked_fill(empty, 0.0) @ v
 
 
 def multi_head_attention(t, a):
@@ -124,9 +130,12 @@ def multi_head_attention(t, a):
 
 
 def scaled_dot_product_attention(t, a):
+    """Optional attn_mask [S, T] (1 attend, 0 masked) and scale; causal is tril(ones(S, T)), and both combine."""
     s, tt = t["q"].shape[-2], t["k"].shape[-2]
-    mask = torch.ones(s, tt).tril() if int(a["causal"]) else None
-    return attention(t["q"], t["k"], t["v"], mask)
+    mask = torch.ones(s, tt, dtype=torch.float64).tril() if int(a["causal"]) else None
+    if "attn_mask" in t:
+        mask = t["attn_mask"] if mask is None else mask * t["attn_mask"]
+    return attention(t["q"], t["k"], t["v"], mask, float(a["scale"]) if "scale" in a else None)
 
 
 def positional_encoding(t, a):
@@ -297,6 +306,15 @@ def random_mask(s, t):
     return make
 
 
+def empty_row_mask(s, t, row):
+    """A random_mask whose row `row` attends no key."""
+    def make(g):
+        m = random_mask(s, t)(g)
+        m[row] = 0.0
+        return m
+    return make
+
+
 def case(op, label, inputs, **attrs):
     return {"op": op, "label": label, "inputs": inputs, "attrs": {k: str(v) for k, v in attrs.items()}}
 
@@ -437,12 +455,20 @@ CASES = [
     case("embedding", "small", {"idx": labels(7, 2, 4), "w": normal(7, 5)}),
     case("embedding", "repeated_rows", {"idx": labels(4, 3, 5), "w": normal(4, 3)}),
     case("temporal_softmax_loss", "small", {"x": normal(3, 5, 9), "y": labels(9, 3, 5), "mask": binary(0.7, 3, 5)}),
+    case("temporal_softmax_loss", "tokens", {"x": normal(4, 6, 11), "y": labels(11, 4, 6), "mask": binary(0.7, 4, 6)},
+         normalize="tokens"),
     mha_case("self_causal", 2, 4, 4, 8, 2, causal_mask(4)),
     mha_case("cross_masked", 2, 3, 5, 8, 2, random_mask(3, 5)),
     case("scaled_dot_product_attention", "causal",
          {"q": normal(2, 2, 6, 8), "k": normal(2, 2, 6, 8), "v": normal(2, 2, 6, 8)}, causal=1),
     case("scaled_dot_product_attention", "cross",
          {"q": normal(1, 3, 5, 4), "k": normal(1, 3, 7, 4), "v": normal(1, 3, 7, 4)}, causal=0),
+    case("scaled_dot_product_attention", "masked_empty_row",
+         {"q": normal(2, 2, 5, 8), "k": normal(2, 2, 6, 8), "v": normal(2, 2, 6, 8), "attn_mask": empty_row_mask(5, 6, 2)},
+         causal=0),
+    case("scaled_dot_product_attention", "masked_causal_scale",
+         {"q": normal(1, 2, 7, 16), "k": normal(1, 2, 7, 16), "v": normal(1, 2, 7, 16), "attn_mask": random_mask(7, 7)},
+         causal=1, scale=0.2),
     case("positional_encoding", "small", {"x": normal(2, 5, 6)}, max_len=16),
     case("positional_encoding", "full_length", {"x": normal(1, 7, 10)}, max_len=7),
     case("timestep_embedding", "dim16", {"t": labels(1000, 5)}, dim=16),
