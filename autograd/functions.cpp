@@ -7,6 +7,7 @@
 #include "kernels/linear.h"
 #include "kernels/loss.h"
 #include "kernels/normalization.h"
+#include "kernels/positional_encoding.h"
 #include "kernels/softmax.h"
 #include "kernels/upsample.h"
 
@@ -142,6 +143,28 @@ Var group_norm(const Var& x, const Var& gamma, const Var& beta, std::int64_t gro
       });
 }
 
+Var scaled_dot_product_attention(const Var& q, const Var& k, const Var& v, const AttentionOptions& options) {
+  const Impl impl = current_impl();
+  AttentionForward f = scaled_dot_product_attention_forward(q.value(), k.value(), v.value(), options, impl);
+  Tensor out_saved = f.out.view();
+  // The options' mask pointer outlives nothing: the node keeps its own view.
+  Tensor mask = options.mask ? options.mask->view() : Tensor();
+  return record("scaled_dot_product_attention", std::move(f.out), {&q, &k, &v},
+                [q = saved(q), k = saved(k), v = saved(v), out = std::move(out_saved), lse = std::move(f.lse),
+                 mask = std::move(mask), causal = options.causal, scale = options.scale,
+                 impl](const Tensor& g, const Node&) {
+                  const AttentionOptions o{causal, mask.defined() ? &mask : nullptr, scale};
+                  AttentionGrads d = scaled_dot_product_attention_backward(g, q, k, v, out, lse, o, impl);
+                  return gradients(std::move(d.dq), std::move(d.dk), std::move(d.dv));
+                });
+}
+
+Var positional_encoding(const Var& x, std::int64_t max_len) {
+  const Impl impl = current_impl();
+  return record("positional_encoding", positional_encoding_forward(x.value(), max_len, impl), {&x},
+                [impl](const Tensor& g, const Node&) { return gradients(positional_encoding_backward(g, impl)); });
+}
+
 Var reshape(const Var& x, const Shape& shape) {
   const Shape input_shape = x.shape();
   return record("reshape", x.value().reshape(shape), {&x}, [input_shape](const Tensor& g, const Node&) {
@@ -174,6 +197,10 @@ Var bce_with_logits(const Var& x, const Tensor& target) {
 }
 Var mse_loss(const Var& x, const Tensor& target) {
   return loss_result("mse_loss", cudl::mse_loss(x.value(), target, current_impl()), x);
+}
+Var temporal_softmax_loss(const Var& x, const Tensor& y, const Tensor& mask, TemporalLossNormalize normalize) {
+  return loss_result("temporal_softmax_loss",
+                     cudl::temporal_softmax_loss(x.value(), y, mask, normalize, current_impl()), x);
 }
 
 }  // namespace cudl

@@ -9,8 +9,10 @@
 #include "autograd/var.h"
 #include "core/rng.h"
 #include "kernels/activation.h"
+#include "kernels/attention.h"
 #include "kernels/conv2d.h"
 #include "kernels/max_pool2d.h"
+#include "kernels/temporal_softmax_loss.h"
 
 namespace cudl {
 
@@ -42,6 +44,12 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
 Var group_norm(const Var& x, const Var& gamma, const Var& beta, std::int64_t groups, float eps = 1e-5f);
 
+// ---- attention and sequences ----
+// q [N, H, S, Dh], k and v [N, H, T, Dh]; options.mask ([S, T], 0 hides) is data
+// and is kept by the graph until backward.
+Var scaled_dot_product_attention(const Var& q, const Var& k, const Var& v, const AttentionOptions& options = {});
+Var positional_encoding(const Var& x, std::int64_t max_len);  // x [N, S, E] + the sinusoidal table
+
 // ---- views ----
 Var reshape(const Var& x, const Shape& shape);  // one dim may be -1; shares storage
 Var flatten(const Var& x);                      // [N, ...] -> [N, prod(...)]
@@ -51,5 +59,8 @@ Var cross_entropy(const Var& x, const Tensor& y);  // logits [N, C], labels [N] 
 Var svm_loss(const Var& x, const Tensor& y);
 Var bce_with_logits(const Var& x, const Tensor& target);  // mean
 Var mse_loss(const Var& x, const Tensor& target);         // mean
+// x [N, T, V] scores, y [N, T] int64, mask [N, T] (1 keep, 0 ignore).
+Var temporal_softmax_loss(const Var& x, const Tensor& y, const Tensor& mask,
+                          TemporalLossNormalize normalize = TemporalLossNormalize::Batch);
 
 }  // namespace cudl
