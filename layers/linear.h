@@ -8,13 +8,15 @@ namespace cudl {
 
 class Linear : public Layer {
  public:
-  // weight [out, in] and bias [out] from `gen` (see layers/init.h).
-  Linear(std::int64_t in_features, std::int64_t out_features, Generator& gen, Device device = Device::cpu());
+  // weight [out, in] and bias [out] from `gen` (see layers/init.h); bias = false
+  // leaves the bias out (torch's bias=False).
+  Linear(std::int64_t in_features, std::int64_t out_features, Generator& gen, Device device = Device::cpu(),
+         bool bias = true);
 
   Var forward(const Var& x) override;
   std::string name() const override;
 
-  Parameter weight, bias;
+  Parameter weight, bias;  // bias undefined without one
 };
 
 }  // namespace cudl
