@@ -27,6 +27,12 @@ OpDef adamw_op_def();
 OpDef batch_norm_op_def();
 OpDef layer_norm_op_def();
 OpDef group_norm_op_def();
+OpDef matmul_op_def();
+OpDef permute_op_def();
+OpDef concat_op_def();
+OpDef slice_op_def();
+OpDef embedding_op_def();
+OpDef upsample_bilinear2d_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -53,6 +59,12 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(batch_norm_op_def());
     ops.push_back(layer_norm_op_def());
     ops.push_back(group_norm_op_def());
+    ops.push_back(matmul_op_def());
+    ops.push_back(permute_op_def());
+    ops.push_back(concat_op_def());
+    ops.push_back(slice_op_def());
+    ops.push_back(embedding_op_def());
+    ops.push_back(upsample_bilinear2d_op_def());
     return ops;
   }();
   return all;
