@@ -23,7 +23,7 @@ __global__ void permute_transpose_kernel(TransposeGeometry t, const float* __res
   __shared__ float tile[kTile][kTile + 1];
   const long long c0 = blockIdx.x * (long long)kTile, r0 = blockIdx.y * (long long)kTile;
   for (long long o = blockIdx.z; o < t.outer.numel; o += gridDim.z) {
-    long long in_base, out_base;
+    std::int64_t in_base, out_base;
     transpose_bases(t, o, in_base, out_base);
     // tile[r][c] = x[(r0 + r) * in_row_stride + c0 + c]: consecutive threads, consecutive c.
     for (int r = threadIdx.y; r < kTile; r += kTileRows) {
