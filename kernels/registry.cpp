@@ -30,6 +30,12 @@ OpDef group_norm_op_def();
 OpDef scaled_dot_product_attention_op_def();
 OpDef positional_encoding_op_def();
 OpDef temporal_softmax_loss_op_def();
+OpDef matmul_op_def();
+OpDef permute_op_def();
+OpDef concat_op_def();
+OpDef slice_op_def();
+OpDef embedding_op_def();
+OpDef upsample_bilinear2d_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -59,6 +65,12 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(scaled_dot_product_attention_op_def());
     ops.push_back(positional_encoding_op_def());
     ops.push_back(temporal_softmax_loss_op_def());
+    ops.push_back(matmul_op_def());
+    ops.push_back(permute_op_def());
+    ops.push_back(concat_op_def());
+    ops.push_back(slice_op_def());
+    ops.push_back(embedding_op_def());
+    ops.push_back(upsample_bilinear2d_op_def());
     return ops;
   }();
   return all;

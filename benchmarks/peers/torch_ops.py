@@ -37,6 +37,13 @@ CASES = [
     ("batch_norm", {"x": [4096, 1024], "gamma": [1024], "beta": [1024]}, {"eps": 1e-5},
      lambda t, a: F.batch_norm(t["x"], None, None, t["gamma"], t["beta"], training=True, eps=a["eps"])),
     ("softmax", {"x": [1024, 16384]}, {}, lambda t, a: torch.softmax(t["x"], dim=-1)),
+    # The autograd plumbing ops (permute is a copy in cudl, hence contiguous()).
+    ("matmul", {"a": [64, 512, 512], "b": [64, 512, 512]}, {}, lambda t, a: torch.matmul(t["a"], t["b"])),
+    ("matmul", {"a": [4, 4, 64, 32], "b": [4, 4, 64, 32]}, {"trans_b": 1},
+     lambda t, a: torch.matmul(t["a"], t["b"].transpose(-2, -1))),
+    ("permute", {"x": [32, 64, 8, 64]}, {"dims": "0,2,1,3"}, lambda t, a: t["x"].permute(0, 2, 1, 3).contiguous()),
+    ("upsample_bilinear2d", {"x": [16, 64, 16, 16]}, {"scale": 2},
+     lambda t, a: F.interpolate(t["x"], scale_factor=a["scale"], mode="bilinear", align_corners=False)),
 ]
 
 # scaled_dot_product_attention as the registry's cases: (N, H, S, T, Dh, causal),

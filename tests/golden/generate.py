@@ -184,6 +184,24 @@ def ddpm_q_sample(t, a):
     return abar.sqrt() * t["x0"] + (1 - abar).sqrt() * t["noise"]
 
 
+def matmul(t, a):
+    """torch.matmul of op(a) and op(b); trans_a / trans_b (default 0) transpose the last two dims first."""
+    def op(name):
+        x = t[name]
+        return x.transpose(-2, -1) if int(a.get("trans_" + name, "0")) else x
+    return torch.matmul(op("a"), op("b"))
+
+
+def concat(t, a):
+    count = sum(1 for name in t if name.startswith("x"))
+    return torch.cat([t["x%d" % i] for i in range(count)], dim=int(a["dim"]))
+
+
+def embedding(t, a):
+    padding = int(a["padding_idx"]) if "padding_idx" in a else None
+    return F.embedding(t["idx"], t["w"], padding_idx=padding)
+
+
 def sgd_momentum(t, a):
     v = float(a["momentum"]) * t["velocity"] - float(a["lr"]) * t["dw"]
     return {"out": t["w"] + v, "out_velocity": v}
@@ -231,7 +249,13 @@ OPS = {
                                                float(a["eps"])), ("x", "gamma", "beta")),
     "group_norm": Op(lambda t, a: F.group_norm(t["x"], int(a["groups"]), t["gamma"], t["beta"], float(a["eps"])),
                      ("x", "gamma", "beta")),
-    "embedding": Op(lambda t, a: F.embedding(t["idx"], t["w"]), ("w",)),
+    "embedding": Op(embedding, ("w",)),
+    "matmul": Op(matmul, ("a", "b")),
+    "permute": Op(lambda t, a: t["x"].permute(*(int(d) for d in a["dims"].split(","))), ("x",)),
+    "concat": Op(concat, ("x0", "x1", "x2", "x3")),
+    "slice": Op(lambda t, a: t["x"].narrow(int(a["dim"]), int(a["start"]), int(a["end"]) - int(a["start"])), ("x",)),
+    "upsample_bilinear2d": Op(lambda t, a: F.interpolate(t["x"], scale_factor=int(a["scale"]), mode="bilinear",
+                                                         align_corners=False), ("x",)),
     "temporal_softmax_loss": Op(temporal_softmax_loss, ("x",), loss=True),
     "multi_head_attention": Op(multi_head_attention,
                                ("query", "key", "value", "wq", "bq", "wk", "bk", "wv", "bv", "wp", "bp")),
@@ -454,6 +478,25 @@ CASES = [
 
     case("embedding", "small", {"idx": labels(7, 2, 4), "w": normal(7, 5)}),
     case("embedding", "repeated_rows", {"idx": labels(4, 3, 5), "w": normal(4, 3)}),
+    case("embedding", "padding_idx", {"idx": labels(5, 3, 4), "w": normal(5, 3)}, padding_idx=2),
+    case("embedding", "negative_padding_idx", {"idx": labels(4, 2, 5), "w": normal(4, 6)}, padding_idx=-1),
+
+    case("matmul", "2d_odd", {"a": normal(7, 3), "b": normal(3, 5)}),
+    case("matmul", "batched_3d", {"a": normal(2, 3, 4), "b": normal(2, 4, 5)}),
+    case("matmul", "shared_b", {"a": normal(2, 3, 4), "b": normal(4, 5)}),
+    case("matmul", "shared_a", {"a": normal(3, 4), "b": normal(2, 4, 5)}),
+    case("matmul", "trans_a", {"a": normal(2, 4, 3), "b": normal(2, 4, 5)}, trans_a=1),
+    case("matmul", "trans_b_4d", {"a": normal(2, 2, 5, 4), "b": normal(2, 2, 3, 4)}, trans_b=1),
+    case("permute", "transpose_2d", {"x": normal(5, 3)}, dims="1,0"),
+    case("permute", "rotate_3d", {"x": normal(2, 3, 4)}, dims="2,0,1"),
+    case("permute", "attention_heads", {"x": normal(2, 3, 2, 4)}, dims="0,2,1,3"),
+    case("concat", "middle_dim", {"x0": normal(2, 3, 4), "x1": normal(2, 2, 4), "x2": normal(2, 1, 4)}, dim=1),
+    case("concat", "last_dim", {"x0": normal(3, 2), "x1": normal(3, 5)}, dim=-1),
+    case("slice", "middle_dim", {"x": normal(2, 6, 3)}, dim=1, start=1, end=4),
+    case("slice", "last_dim", {"x": normal(3, 7)}, dim=-1, start=2, end=7),
+    case("upsample_bilinear2d", "scale2", {"x": normal(2, 3, 4, 4)}, scale=2),
+    case("upsample_bilinear2d", "scale3_rect", {"x": normal(1, 2, 3, 5)}, scale=3),
+    case("upsample_bilinear2d", "single_row", {"x": normal(1, 2, 1, 4)}, scale=2),
     case("temporal_softmax_loss", "small", {"x": normal(3, 5, 9), "y": labels(9, 3, 5), "mask": binary(0.7, 3, 5)}),
     case("temporal_softmax_loss", "tokens", {"x": normal(4, 6, 11), "y": labels(11, 4, 6), "mask": binary(0.7, 4, 6)},
          normalize="tokens"),
