@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "kernels/activation.h"
+#include "kernels/elementwise.h"
 
 namespace cudl {
 
@@ -27,6 +28,13 @@ OpDef adamw_op_def();
 OpDef batch_norm_op_def();
 OpDef layer_norm_op_def();
 OpDef group_norm_op_def();
+OpDef binary_op_def(BinaryOp op);
+OpDef unary_op_def(UnaryOp op);
+OpDef scale_shift_op_def();
+OpDef where_op_def();
+OpDef masked_fill_op_def();
+OpDef sum_op_def();
+OpDef mean_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -53,6 +61,14 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(batch_norm_op_def());
     ops.push_back(layer_norm_op_def());
     ops.push_back(group_norm_op_def());
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div}) ops.push_back(binary_op_def(op));
+    for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Square, UnaryOp::Neg})
+      ops.push_back(unary_op_def(op));
+    ops.push_back(scale_shift_op_def());
+    ops.push_back(where_op_def());
+    ops.push_back(masked_fill_op_def());
+    ops.push_back(sum_op_def());
+    ops.push_back(mean_op_def());
     return ops;
   }();
   return all;
