@@ -1,45 +1,22 @@
 #include "kernels/cpu/elementwise.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <utility>
 
 #include "kernels/broadcast.h"
+#include "kernels/element_map_inputs.h"
 #include "kernels/cpu/parallel.h"
 
 namespace cudl::cpu {
 
 namespace {
 
-template <int K> std::array<const Shape*, K> shapes_of(const std::vector<const Tensor*>& inputs) {
-  std::array<const Shape*, K> shapes;
-  for (int k = 0; k < K; ++k) shapes[k] = &inputs[k]->shape();
-  return shapes;
-}
-
-template <int K, typename C> MapInputs<C, K> pointers_of(const std::vector<const Tensor*>& inputs) {
-  MapInputs<C, K> p;
-  p.first = inputs[0]->data<C>();
-  for (int k = 1; k < K; ++k) p.rest[k - 1] = inputs[k]->data<float>();
-  return p;
-}
-
-// Calls f(M, C{}) with the map as a template argument and C the first input's
-// element type (uint8 only for a cond map's condition).
-template <typename F> void with_map_types(const MapSpec& spec, const Tensor& first, F&& f) {
-  with_element_map(spec.map, [&](auto m) {
-    if constexpr (map_has_condition(m.value))
-      if (first.dtype() == DType::U8) return f(m, std::uint8_t{});
-    f(m, float{});
-  });
-}
-
 template <ElementMap M, typename C>
 void map_naive(const MapSpec& spec, const std::vector<const Tensor*>& inputs, Tensor& out) {
   constexpr int K = map_arity(M);
-  const BroadcastPlan<K> plan = make_broadcast_plan<K>("element map", out.shape(), shapes_of<K>(inputs), false);
-  const MapInputs<C, K> p = pointers_of<K, C>(inputs);
+  const BroadcastPlan<K> plan = make_broadcast_plan<K>("element map", out.shape(), map_input_shapes<K>(inputs), false);
+  const MapInputs<C, K> p = map_input_pointers<K, C>(inputs);
   float* po = out.data<float>();
   for (std::int64_t i = 0; i < out.numel(); ++i) {
     std::int64_t off[K];
@@ -78,11 +55,11 @@ void map_chunks(const MapSpec& spec, const MapInputs<C, K>& p, const BroadcastPl
 template <ElementMap M, typename C>
 void map_strided(const MapSpec& spec, const std::vector<const Tensor*>& inputs, Tensor& out) {
   constexpr int K = map_arity(M);
-  const BroadcastPlan<K> plan = make_broadcast_plan<K>("element map", out.shape(), shapes_of<K>(inputs), true);
+  const BroadcastPlan<K> plan = make_broadcast_plan<K>("element map", out.shape(), map_input_shapes<K>(inputs), true);
   unsigned contiguous = 0;
   for (int k = 0; k < K; ++k)
     if (plan.stride[k][plan.ndim - 1] == 1) contiguous |= 1u << k;
-  const MapInputs<C, K> p = pointers_of<K, C>(inputs);
+  const MapInputs<C, K> p = map_input_pointers<K, C>(inputs);
   [&]<unsigned... Masks>(std::integer_sequence<unsigned, Masks...>) {
     ((contiguous == Masks ? map_chunks<M, C, Masks>(spec, p, plan, out.data<float>(), out.numel()) : void()), ...);
   }(std::make_integer_sequence<unsigned, 1u << K>{});
