@@ -18,6 +18,15 @@ inline constexpr int kMaxBroadcastDims = 8;
 // them 1. Throws "<op>: cannot broadcast [2,3] with [4]".
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
+// Whether `from` broadcasts to exactly `to` (as torch's expand allows).
+inline bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const std::size_t lead = to.size() - from.size();
+  for (std::size_t d = 0; d < from.size(); ++d)
+    if (from[d] != 1 && from[d] != to[lead + d]) return false;
+  return true;
+}
+
 // Where K inputs' elements come from for each output element: the output's
 // dims, and per input the element stride along each (0 where it is broadcast).
 template <int K> struct BroadcastPlan {

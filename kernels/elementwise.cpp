@@ -191,7 +191,7 @@ Tensor masked_fill_backward(const Tensor& dout, const Tensor& mask, const Shape&
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape, Impl impl) {
   check_defined("broadcast_to", "x", x);
-  CUDL_CHECK(broadcast_shapes("broadcast_to", x.shape(), shape) == shape, "broadcast_to: cannot broadcast ",
+  CUDL_CHECK(broadcasts_to(x.shape(), shape), "broadcast_to: cannot broadcast ",
              shape_str(x.shape()), " to ", shape_str(shape));
   return element_map("broadcast_to", {ElementMap::Scale}, {{"x", &x}}, impl, &shape);
 }

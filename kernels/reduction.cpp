@@ -107,7 +107,7 @@ Tensor mean_backward(const Tensor& dout, const Shape& x_shape, const std::vector
 
 Tensor sum_to_shape(const Tensor& x, const Shape& shape, Impl impl) {
   check_float("sum_to_shape", "x", x);
-  CUDL_CHECK(broadcast_shapes("sum_to_shape", shape, x.shape()) == x.shape(), "sum_to_shape: cannot sum ",
+  CUDL_CHECK(broadcasts_to(shape, x.shape()), "sum_to_shape: cannot sum ",
              shape_str(x.shape()), " to ", shape_str(shape));
   // Reduce x's leading dims that `shape` lacks, and those where it has size 1.
   const std::size_t lead = x.shape().size() - shape.size();
