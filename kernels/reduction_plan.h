@@ -3,6 +3,7 @@
 // ones, each with its element stride in the input.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -70,6 +71,22 @@ CUDL_HOST_DEVICE Index dims_offset(const std::int64_t* size, const std::int64_t*
     i /= n;
   }
   return off;
+}
+
+// Into how many parts to split every output's reduced range so that `tasks`
+// independent pieces of work become about `min_tasks`, each part at least
+// `min_part` elements: a full sum, or a few long columns, still fill the threads.
+// It depends on the shape alone (never on the thread count), so the order of
+// additions, and the result, does not change from run to run.
+inline std::int64_t reduce_parts(std::int64_t tasks, std::int64_t reduced, std::int64_t min_tasks,
+                                 std::int64_t min_part) {
+  if (tasks >= min_tasks) return 1;
+  return std::clamp<std::int64_t>((min_tasks + tasks - 1) / tasks, 1, std::max<std::int64_t>(1, reduced / min_part));
+}
+
+// The first and one-past-last reduced element of part `part` of `parts`.
+CUDL_HOST_DEVICE std::int64_t part_begin(std::int64_t reduced, std::int64_t part, std::int64_t parts) {
+  return reduced * part / parts;
 }
 
 }  // namespace cudl

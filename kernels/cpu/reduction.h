@@ -10,10 +10,10 @@ namespace cudl::cpu {
 
 // One output at a time over the full-rank index, in double (the reference).
 void reduce_sum_naive(const Tensor& x, const std::vector<bool>& reduce, float scale, Tensor& out);
-// Collapsed dims, double accumulators. Innermost dim reduced: OpenMP over
-// outputs, a SIMD sum per contiguous run; few outputs (a full sum) split their
-// range into a fixed number of parts, added in order. Innermost dim kept: OpenMP
-// over blocks of adjacent outputs, each reduced as a SIMD row.
+// Collapsed dims, double accumulators, OpenMP over outputs: innermost dim
+// reduced, a SIMD sum per contiguous run of each output; innermost dim kept,
+// blocks of adjacent outputs each adding SIMD rows. Few outputs (a full sum, a
+// bias gradient) also split their reduced range into parts (reduce_parts).
 void reduce_sum_omp(const Tensor& x, const std::vector<bool>& reduce, float scale, Tensor& out);
 
 }  // namespace cudl::cpu

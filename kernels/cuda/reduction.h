@@ -12,8 +12,8 @@ namespace cudl::cuda {
 void reduce_sum_naive(const Tensor& x, const std::vector<bool>& reduce, float scale, Tensor& out);
 // Collapsed dims, double sums. Innermost dim kept: one thread per output, so a
 // warp reads consecutive elements. Innermost dim reduced: a block per output
-// (block_reduce), and for few outputs a block per fixed part of one, the parts'
-// sums then added in order. The order of additions depends on the shape alone.
+// (block_reduce). Few outputs also split their range into parts (reduce_parts),
+// whose sums are then added in order: the order of additions is the shape's alone.
 void reduce_sum_fast(const Tensor& x, const std::vector<bool>& reduce, float scale, Tensor& out);
 
 }  // namespace cudl::cuda
