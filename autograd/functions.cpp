@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "kernels/dropout.h"
+#include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "kernels/loss.h"
 #include "kernels/normalization.h"
@@ -18,14 +19,9 @@ namespace {
 // storage alive until the node is released.
 Tensor saved(const Var& v) { return v.value().view(); }
 
-// g scaled by the one element of `scale` ([1]): a loss's gradient times its upstream gradient.
-Tensor scaled(Tensor g, const Tensor& scale) {
-  const float s = scale.to(Device::cpu()).item();
-  if (s == 1.0f) return g;
-  Tensor host = g.to(Device::cpu());
-  float* p = host.data<float>();
-  for (std::int64_t i = 0; i < host.numel(); ++i) p[i] *= s;
-  return host.to(g.device());
+// A loss's gradient times its upstream gradient (one element, on the device: no sync).
+Tensor scaled(const Tensor& g, const Tensor& upstream, Impl impl) {
+  return binary_forward(BinaryOp::Mul, g, upstream.reshape({1}), impl);
 }
 }  // namespace
 
@@ -180,8 +176,8 @@ Var flatten(const Var& x) {
 namespace {
 // A loss kernel computes its gradient with the loss; backward scales it.
 Var loss_result(const char* op, LossResult r, const Var& x) {
-  return record(op, std::move(r.loss), {&x}, [dx = std::move(r.dx)](const Tensor& g, const Node&) {
-    return gradients(scaled(dx.view(), g));
+  return record(op, std::move(r.loss), {&x}, [dx = std::move(r.dx), impl = current_impl()](const Tensor& g, const Node&) {
+    return gradients(scaled(dx, g, impl));
   });
 }
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "kernels/activation.h"
+#include "kernels/elementwise.h"
 
 namespace cudl {
 
@@ -30,12 +31,23 @@ OpDef group_norm_op_def();
 OpDef scaled_dot_product_attention_op_def();
 OpDef positional_encoding_op_def();
 OpDef temporal_softmax_loss_op_def();
+OpDef multi_head_attention_op_def();
+OpDef transformer_decoder_layer_op_def();
+OpDef unet_resnet_block_op_def();
+OpDef spatial_attention_op_def();
 OpDef matmul_op_def();
 OpDef permute_op_def();
 OpDef concat_op_def();
 OpDef slice_op_def();
 OpDef embedding_op_def();
 OpDef upsample_bilinear2d_op_def();
+OpDef binary_op_def(BinaryOp op);
+OpDef unary_op_def(UnaryOp op);
+OpDef scale_shift_op_def();
+OpDef where_op_def();
+OpDef masked_fill_op_def();
+OpDef sum_op_def();
+OpDef mean_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -71,6 +83,19 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(slice_op_def());
     ops.push_back(embedding_op_def());
     ops.push_back(upsample_bilinear2d_op_def());
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div}) ops.push_back(binary_op_def(op));
+    for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Square, UnaryOp::Neg})
+      ops.push_back(unary_op_def(op));
+    ops.push_back(scale_shift_op_def());
+    ops.push_back(where_op_def());
+    ops.push_back(masked_fill_op_def());
+    ops.push_back(sum_op_def());
+    ops.push_back(mean_op_def());
+    // Composite ops: modules on the graph (layers/composite_ops.cpp).
+    ops.push_back(multi_head_attention_op_def());
+    ops.push_back(transformer_decoder_layer_op_def());
+    ops.push_back(unet_resnet_block_op_def());
+    ops.push_back(spatial_attention_op_def());
     return ops;
   }();
   return all;

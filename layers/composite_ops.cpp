@@ -21,6 +21,8 @@ struct CompositeCase {
   std::vector<std::pair<std::string, Var>> inputs;  // differentiable inputs, by case name
   std::function<Var()> forward;
   TensorMap keep;  // data the forward refers to (masks), on the device
+  // A parameter's name in the case, where it differs from its state_dict name.
+  std::function<std::string(const std::string&)> case_name;
 };
 
 using CaseBuilder = std::function<CompositeCase(const TensorMap& in, const Attrs& attrs, Device device)>;
@@ -61,7 +63,7 @@ TensorMap run_composite(const CaseBuilder& build, const TensorMap& in, const Att
     out.backward(upstream_gradient(in, out.value(), device));
     for (const auto& [name, v] : c.inputs) put_result(results, "d" + name, v.grad());
     for (Parameter* p : c.module->parameters())
-      if (p->grad().defined()) put_result(results, "d" + p->name, p->grad());
+      if (p->grad().defined()) put_result(results, "d" + (c.case_name ? c.case_name(p->name) : p->name), p->grad());
   }
   return results;
 }
@@ -113,6 +115,7 @@ OpDef multi_head_attention_op_def() {
               v = input_var(c, in, "value", device);
     const Tensor* mask = optional_mask(c, in, "attn_mask", device);
     c.forward = [mha, q, k, v, mask] { return mha->forward(q, k, v, mask); };
+    c.case_name = mha_case_name;
     c.module = std::move(m);
     return c;
   };

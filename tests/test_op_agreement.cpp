@@ -46,8 +46,8 @@ constexpr double kDefaultTolerance = 1e-4;
 
 // The ops whose implementations agree more closely than the default: elementwise
 // maps to float rounding, copies (permute, concat, slice) and dropout bit for bit
-// (every implementation and device draws the same mask), CUDA reductions to 1e-5
-// of the CPU's.
+// (every implementation and device draws the same mask), sums (double
+// accumulators) to float rounding on the CPU, CUDA reductions to 1e-5 of the CPU's.
 struct Tolerance {
   double cpu = kDefaultTolerance, cuda = kDefaultTolerance;
 };
@@ -59,6 +59,11 @@ Tolerance tolerance_of(const std::string& op) {
       {"cross_entropy", {1e-6, 1e-5}}, {"svm_loss", {1e-6, 1e-5}},          {"bce_with_logits", {1e-6, 1e-5}},
       {"mse_loss", {1e-6, 1e-5}},     {"permute", {0.0, 0.0}},              {"concat", {0.0, 0.0}},
       {"slice", {0.0, 0.0}},          {"embedding", {1e-6, 1e-5}},          {"upsample_bilinear2d", {1e-6, 1e-5}},
+      {"add", {1e-6, 1e-5}},          {"sub", {1e-6, 1e-5}},                {"mul", {1e-6, 1e-5}},
+      {"div", {1e-6, 1e-5}},          {"exp", {1e-6, 1e-5}},                {"log", {1e-6, 1e-5}},
+      {"sqrt", {1e-6, 1e-5}},         {"square", {1e-6, 1e-5}},             {"neg", {1e-6, 1e-5}},
+      {"scale_shift", {1e-6, 1e-5}},  {"where", {1e-6, 1e-5}},              {"masked_fill", {1e-6, 1e-5}},
+      {"sum", {1e-6, 1e-5}},          {"mean", {1e-6, 1e-5}},
   };
   const auto it = tighter.find(op);
   return it == tighter.end() ? Tolerance{} : it->second;
