@@ -92,4 +92,21 @@ class Layer : public Module {
   Var operator()(const Var& x) { return forward(x); }
 };
 
+// torch.nn.ModuleList: owned children of one type, named "0", "1", ...
+template <typename M> class ModuleList : public Module {
+ public:
+  M& append(std::unique_ptr<M> child) {
+    items_.push_back(&add_module(std::to_string(items_.size()), std::move(child)));
+    return *items_.back();
+  }
+  std::size_t size() const { return items_.size(); }
+  M& operator[](std::size_t i) { return *items_.at(i); }
+  typename std::vector<M*>::const_iterator begin() const { return items_.begin(); }
+  typename std::vector<M*>::const_iterator end() const { return items_.end(); }
+  std::string name() const override { return "ModuleList(" + std::to_string(items_.size()) + ")"; }
+
+ private:
+  std::vector<M*> items_;
+};
+
 }  // namespace cudl

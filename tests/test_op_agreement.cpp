@@ -65,8 +65,14 @@ Tolerance tolerance_of(const std::string& op) {
       {"scale_shift", {1e-6, 1e-5}},  {"where", {1e-6, 1e-5}},              {"masked_fill", {1e-6, 1e-5}},
       {"sum", {1e-6, 1e-5}},          {"mean", {1e-6, 1e-5}},
   };
-  const auto it = tighter.find(op);
-  return it == tighter.end() ? Tolerance{} : it->second;
+  // Whole modules chain a dozen reductions in float32: looser than one op.
+  static const std::map<std::string, Tolerance> looser = {
+      {"multi_head_attention", {5e-4, 5e-4}}, {"transformer_decoder_layer", {5e-4, 5e-4}},
+      {"unet_resnet_block", {5e-4, 5e-4}},    {"spatial_attention", {5e-4, 5e-4}},
+  };
+  if (const auto it = tighter.find(op); it != tighter.end()) return it->second;
+  if (const auto it = looser.find(op); it != looser.end()) return it->second;
+  return Tolerance{};
 }
 
 // Compares every result of `got` with `want`; returns how many results matched.
