@@ -2,12 +2,15 @@
 // and COCO sources, and BLEU against NLTK's values (tests/bleu_reference.py).
 
 #include <filesystem>
+#include <fstream>
 
 #include "data/caption.h"
+#include "data/emoji.h"
 #include "tests/test_util.h"
 
 using namespace cudl;
 using test::error_of;
+namespace fs = std::filesystem;
 
 // ---- vocabulary ----
 TEST(Vocabulary, EncodesWithStartEndAndNullPadding) {
@@ -81,5 +84,75 @@ TEST(CaptionDataset, ValidateNamesTheProblem) {
             std::string::npos);
   EXPECT_NO_THROW(check_caption_image(Tensor::zeros({1, 3, 32, 32}), {3, 32, 32}, "caption"));
   EXPECT_EQ(tiny_dataset().references()[1], (std::vector<std::string>{"a blue box", "a box"}));
+}
+
+// ---- emoji ----
+namespace {
+constexpr const char* kEmojiTestExcerpt =
+    "# group: Smileys & Emotion\n"
+    "# subgroup: face-hat\n"
+    "1F920                                      ; fully-qualified     # 🤠 E3.0 cowboy hat face\n"
+    "263A FE0F                                  ; fully-qualified     # ☺️ E0.6 smiling face\n"
+    "263A                                       ; unqualified         # ☺ E0.6 smiling face\n"
+    "1F469 200D 1F9B0                           ; fully-qualified     # 👩‍🦰 E11.0 woman: red hair\n"
+    "# group: Symbols\n"
+    "# subgroup: av-symbol\n"
+    "1F201                                      ; fully-qualified     # 🈁 E0.6 Japanese “here” button\n";
+
+class Emoji : public test::ScratchDirTest {};
+}  // namespace
+
+TEST(EmojiTest, ParsesSingleCodePointFullyQualifiedEntries) {
+  const auto entries = parse_emoji_test(kEmojiTestExcerpt);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].code_point, U'\U0001F920');
+  EXPECT_EQ(entries[0].name, "cowboy hat face");
+  EXPECT_EQ(entries[0].subgroup, "face-hat");
+  EXPECT_EQ(entries[1].code_point, U'\u263A');
+  EXPECT_EQ(entries[2].group, "Symbols");
+  EXPECT_EQ(emoji_caption(entries[2].name), "japanese here button");
+  EXPECT_EQ(emoji_caption("twelve o\u2019clock"), "twelve o'clock");
+  EXPECT_NE(error_of([] { parse_emoji_test("# group: g\nXYZ ; fully-qualified # x E1.0 y\n", "t.txt"); }).find("t.txt:2"),
+            std::string::npos);
+}
+
+TEST_F(Emoji, RendersCachesAndSplits) {
+  if (!fs::exists(kEmojiFontPath)) GTEST_SKIP() << kEmojiFontPath << " missing: run scripts/setup.sh";
+  const std::string test_file = path("emoji-test.txt");
+  std::ofstream(test_file) << kEmojiTestExcerpt;
+  const EmojiOptions options{.emoji_test = test_file, .cache_dir = dir_.string()};
+  const EmojiSet set = load_emoji_set(options);
+  ASSERT_EQ(set.size(), 3);
+  EXPECT_EQ(set.images.shape(), (Shape{3, 32, 32, 3}));
+  EXPECT_EQ(set.group.to_vector_i64(), (std::vector<std::int64_t>{0, 0, 1}));
+  EXPECT_EQ(set.group_names, (std::vector<std::string>{"Smileys & Emotion", "Symbols"}));
+  // White corners around the cowboy face, colour in the middle.
+  const std::uint8_t* px = set.images.data<std::uint8_t>();
+  EXPECT_EQ(px[0], 255);
+  EXPECT_EQ(px[(31 * 32 + 31) * 3 + 2], 255);
+  const std::uint8_t* centre = px + (16 * 32 + 16) * 3;
+  EXPECT_LT(std::min({centre[0], centre[1], centre[2]}), 200);
+  // The second load reads the cache, byte for byte the same.
+  ASSERT_TRUE(fs::exists(emoji_cache_path(options)));
+  const EmojiSet cached = load_emoji_set(options);
+  EXPECT_EQ(cached.entries[2].name, set.entries[2].name);
+  EXPECT_EQ(test::relative_error(cached.images_nchw(), set.images_nchw()), 0.0);
+  // A black background: the corners are black.
+  EmojiOptions black = options;
+  black.black_background = true;
+  EXPECT_EQ(load_emoji_set(black).images.data<std::uint8_t>()[0], 0);
+
+  const CaptionSplits splits = emoji_caption_splits(set, {.val_fraction = 0.5});
+  EXPECT_EQ(splits.train.size() + splits.val.size(), 3);
+  for (std::int64_t row : splits.val_rows) EXPECT_TRUE(is_validation_emoji(set.entries[row].code_point, 0, 0.5));
+  EXPECT_EQ(splits.train.images.shape(), (Shape{splits.train.size(), 3, 32, 32}));
+}
+
+TEST(EmojiSplit, AboutTheAskedFractionAndFixedBySeed) {
+  int val = 0;
+  for (char32_t cp = 0x1F300; cp < 0x1F300 + 2000; ++cp) val += is_validation_emoji(cp, 7, 0.1);
+  EXPECT_GT(val, 150);
+  EXPECT_LT(val, 250);
+  EXPECT_EQ(is_validation_emoji(U'\U0001F920', 7, 0.1), is_validation_emoji(U'\U0001F920', 7, 0.1));
 }
 
