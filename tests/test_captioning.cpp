@@ -3,9 +3,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "data/caption.h"
 #include "data/emoji.h"
+#include "data/scenes.h"
 #include "tests/test_util.h"
 
 using namespace cudl;
@@ -154,5 +156,56 @@ TEST(EmojiSplit, AboutTheAskedFractionAndFixedBySeed) {
   EXPECT_GT(val, 150);
   EXPECT_LT(val, 250);
   EXPECT_EQ(is_validation_emoji(U'\U0001F920', 7, 0.1), is_validation_emoji(U'\U0001F920', 7, 0.1));
+}
+
+// ---- scenes ----
+namespace {
+// Ten classes, two 4 x 4 images each, image value = class + 1 (so cells can be told apart).
+Dataset toy_items() {
+  Dataset d;
+  std::vector<float> pixels;
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < 20; ++i) {
+    labels.push_back(i % 10);
+    for (int p = 0; p < 16; ++p) pixels.push_back(static_cast<float>(i % 10 + 1));
+  }
+  d.images = Tensor::from_vector(pixels, {20, 1, 4, 4});
+  d.labels = Tensor::from_vector(labels, {20});
+  d.class_names = fashion_mnist_classes();
+  return d;
+}
+}  // namespace
+
+TEST(Scenes, CaptionGrammar) {
+  EXPECT_EQ(scene_caption({8, 7, 4, -1}), "a bag left of a sneaker above a coat on the left");
+  EXPECT_EQ(scene_caption({-1, 3, -1, -1}), "a dress on the right at the top");
+  EXPECT_EQ(scene_caption({-1, -1, 0, 9}), "a top left of a boot at the bottom");
+  EXPECT_NE(error_of([] { scene_caption({-1, -1, -1, -1}); }).find("no item"), std::string::npos);
+}
+
+TEST(Scenes, HeldOutPairsOnlyInValidation) {
+  const Dataset items = toy_items();
+  const Scenes s = make_scenes(items, items, {.train_scenes = 300, .val_scenes = 50, .seed = 3});
+  const std::set<std::pair<int, int>> held(s.held_out.begin(), s.held_out.end());
+  ASSERT_EQ(held.size(), 10u);
+  auto pairs_of = [&](const SceneLayout& l) {
+    int n = 0;
+    for (int row : {0, 2}) n += l[row] >= 0 && l[row + 1] >= 0 && held.count({l[row], l[row + 1]});
+    return n;
+  };
+  for (const auto& l : s.train_layouts) EXPECT_EQ(pairs_of(l), 0);
+  for (const auto& l : s.val_layouts) EXPECT_GE(pairs_of(l), 1);
+  EXPECT_EQ(s.train.images.shape(), (Shape{300, 1, 8, 8}));
+  // Each occupied cell shows its class's image; empty cells are 0.
+  const auto& first = s.train_layouts[0];
+  const float* img = s.train.images.data<float>();
+  for (int cell = 0; cell < 4; ++cell)
+    EXPECT_EQ(img[(cell / 2) * 4 * 8 + (cell % 2) * 4], static_cast<float>(first[cell] + 1)) << cell;
+  EXPECT_EQ(s.train.vocab.decode(s.train.captions.to_vector_i64()), scene_caption(first));
+  s.val.validate("scenes val");
+  // Same seed, same scenes.
+  const Scenes again = make_scenes(items, items, {.train_scenes = 300, .val_scenes = 50, .seed = 3});
+  EXPECT_EQ(again.train_layouts, s.train_layouts);
+  EXPECT_EQ(test::relative_error(again.val.images, s.val.images), 0.0);
 }
 
