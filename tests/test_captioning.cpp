@@ -1,11 +1,13 @@
 // Captioning data: vocabulary and encoding, the caption loader, the emoji, scenes
 // and COCO sources, and BLEU against NLTK's values (tests/bleu_reference.py).
+#include <hdf5.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "data/caption.h"
+#include "data/coco.h"
 #include "data/emoji.h"
 #include "data/scenes.h"
 #include "tests/test_util.h"
@@ -207,5 +209,80 @@ TEST(Scenes, HeldOutPairsOnlyInValidation) {
   const Scenes again = make_scenes(items, items, {.train_scenes = 300, .val_scenes = 50, .seed = 3});
   EXPECT_EQ(again.train_layouts, s.train_layouts);
   EXPECT_EQ(test::relative_error(again.val.images, s.val.images), 0.0);
+}
+
+// ---- COCO (CS231n's HDF5 layout, written here with the HDF5 C API) ----
+namespace {
+class Coco : public test::ScratchDirTest {
+ protected:
+  template <typename T>
+  void write_dataset(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& dims, const std::vector<T>& values) {
+    const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    const hid_t set = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    ASSERT_GE(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+    H5Dclose(set);
+    H5Sclose(space);
+  }
+  // Two images, three captions of length 5 each split; `bad_idx` puts one index out of range.
+  void write_files(bool bad_idx = false, bool float_captions = false) {
+    const hid_t f = H5Fcreate(path("coco2014_captions.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    for (const char* split : {"train", "val"}) {
+      const std::string captions = std::string(split) + "_captions", idxs = std::string(split) + "_image_idxs";
+      if (float_captions)
+        write_dataset<float>(f, captions.c_str(), H5T_NATIVE_FLOAT, {3, 5}, std::vector<float>(15, 1.0f));
+      else
+        write_dataset<std::int32_t>(f, captions.c_str(), H5T_NATIVE_INT32, {3, 5}, {1, 4, 5, 2, 0, 1, 5, 2, 0, 0, 1, 4, 4, 5, 2});
+      write_dataset<std::int32_t>(f, idxs.c_str(), H5T_NATIVE_INT32, {3}, {0, 1, bad_idx ? 2 : 1});
+    }
+    H5Fclose(f);
+    for (const char* name : {"train2014_vgg16_fc7_pca.h5", "val2014_vgg16_fc7_pca.h5"}) {
+      const hid_t g = H5Fcreate(path(name).c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+      write_dataset<float>(g, "features", H5T_NATIVE_FLOAT, {2, 3}, {0.5f, 1, 2, 3, 4, 5});
+      H5Fclose(g);
+    }
+    write_vocabulary_json(path("coco2014_vocab.json"), Vocabulary::from_captions({"a a man", "man"}));
+  }
+};
+}  // namespace
+
+TEST_F(Coco, ReadsCaptionsFeaturesAndVocabulary) {
+  write_files();
+  const CocoData coco = load_coco(dir_.string());
+  EXPECT_EQ(coco.train.captions.shape(), (Shape{3, 5}));
+  EXPECT_EQ(coco.train.images.to_vector(), (std::vector<float>{0.5f, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(coco.val.image_index.to_vector_i64(), (std::vector<std::int64_t>{0, 1, 1}));
+  EXPECT_EQ(coco.train.vocab.decode({1, 4, 5, 2, 0}), "a man");
+  EXPECT_EQ(coco.train.references()[1], (std::vector<std::string>{"man", "a a man"}));
+  // The same file from memory, as a fuzzer feeds it.
+  const std::vector<std::uint8_t> bytes = [&] {
+    std::ifstream in(path("coco2014_captions.h5"), std::ios::binary);
+    return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  }();
+  const Hdf5File memory = Hdf5File::from_bytes(bytes.data(), bytes.size(), "memory.h5");
+  EXPECT_EQ(memory.read_integers("val_image_idxs", 1).to_vector_i64(), (std::vector<std::int64_t>{0, 1, 1}));
+}
+
+TEST_F(Coco, BadFilesNameTheFileAndDataset) {
+  write_files(/*bad_idx=*/true);
+  std::string message = error_of([&] { load_coco(dir_.string()); });
+  EXPECT_NE(message.find("coco2014_captions.h5: train_image_idxs[2] = 2 is outside the 2 feature rows"), std::string::npos)
+      << message;
+  {
+    const Hdf5File captions = Hdf5File::open(path("coco2014_captions.h5"));
+    message = error_of([&] { captions.read_integers("test_captions", 2); });
+    EXPECT_NE(message.find("coco2014_captions.h5: no dataset 'test_captions'"), std::string::npos) << message;
+    message = error_of([&] { captions.read_integers("train_captions", 1); });
+    EXPECT_NE(message.find("'train_captions' should have 1 dimensions, it has 2"), std::string::npos) << message;
+  }  // closed: HDF5 cannot truncate an open file
+  write_files(false, /*float_captions=*/true);
+  message = error_of([&] { load_coco(dir_.string()); });
+  EXPECT_NE(message.find("'train_captions' should hold integers"), std::string::npos) << message;
+  const std::vector<std::uint8_t> junk(64, 7);
+  EXPECT_NE(error_of([&] { Hdf5File::from_bytes(junk.data(), junk.size(), "junk.h5"); }).find("junk.h5: not an HDF5 file"),
+            std::string::npos);
+  write_files();
+  fs::remove(path("val2014_vgg16_fc7_pca.h5"));
+  EXPECT_NE(error_of([&] { load_coco(dir_.string()); }).find("val2014_vgg16_fc7_pca.h5 not found"), std::string::npos);
 }
 
