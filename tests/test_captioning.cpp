@@ -11,6 +11,7 @@
 #include "data/emoji.h"
 #include "data/scenes.h"
 #include "tests/test_util.h"
+#include "train/bleu.h"
 
 using namespace cudl;
 using test::error_of;
@@ -286,3 +287,32 @@ TEST_F(Coco, BadFilesNameTheFileAndDataset) {
   EXPECT_NE(error_of([&] { load_coco(dir_.string()); }).find("val2014_vgg16_fc7_pca.h5 not found"), std::string::npos);
 }
 
+// ---- BLEU against NLTK 3.10.4 corpus_bleu (tests/bleu_reference.py) ----
+namespace {
+void expect_bleu(const std::vector<std::string>& hyps, const std::vector<std::vector<std::string>>& refs,
+                 const std::array<double, 4>& nltk) {
+  const BleuScore score = corpus_bleu(hyps, refs);
+  for (int n = 0; n < 4; ++n) EXPECT_NEAR(score.bleu[n], nltk[n], 1e-12) << "BLEU-" << n + 1;
+}
+}  // namespace
+
+TEST(Bleu, MatchesNltkCorpusBleu) {
+  expect_bleu({"a man riding a horse on a beach", "a plate of food with broccoli", "two dogs play in the snow"},
+              {{"a man rides a horse along the beach", "a person riding a horse on the sand"},
+               {"a plate with broccoli and rice", "a white plate of food with broccoli on it"},
+               {"two dogs playing in the snow", "dogs play together in deep snow"}},
+              {0.95, 0.852332439975913, 0.677766996023486, 0.539811901114374});
+  // Brevity penalty, and no 3-gram match: NLTK's 1.2e-103 and 7.2e-155 are cudl's 0.
+  expect_bleu({"a cat", "the red bus on the street"}, {{"a cat sitting on a mat", "a small cat"}, {"a red bus driving down the city street"}},
+              {0.515466959093229, 0.343644639395486, 0.0, 0.0});
+  expect_bleu({"the the the the the the the", "grinning face with big eyes"},
+              {{"the cat is on the mat", "there is a cat on the mat"}, {"grinning face with big eyes"}},
+              {0.583333333333333, 0.483045891539648, 0.4439520008713, 0.41325840918969});
+}
+
+TEST(Bleu, PerfectMatchAndBadInput) {
+  const BleuScore s = corpus_bleu(std::vector<std::string>{"a b c d e"}, {{"a b c d e"}});
+  EXPECT_DOUBLE_EQ(s.bleu[3], 1.0);
+  EXPECT_DOUBLE_EQ(s.brevity_penalty, 1.0);
+  EXPECT_NE(error_of([] { corpus_bleu(std::vector<std::string>{"a"}, {}); }).find("1 hypotheses but 0"), std::string::npos);
+}
