@@ -229,18 +229,23 @@ std::int64_t CaptionLoader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
+void CaptionLoader::set_state(LoaderState state) {
+  CUDL_CHECK(state.epoch >= 0 && state.position >= 0 && state.position <= dataset_.size(),
+             "CaptionLoader::set_state: expected epoch >= 0 and 0 <= position <= ", dataset_.size(), ", got epoch ",
+             state.epoch, " position ", state.position);
+  if (state.epoch != state_.epoch) order_ = epoch_order(state.epoch);
+  state_ = state;
+}
+
 std::optional<CaptionBatch> CaptionLoader::next() {
-  const std::int64_t n = dataset_.size();
-  const std::int64_t count = std::min(options_.batch_size, n - position_);
+  const std::int64_t count = std::min(options_.batch_size, dataset_.size() - state_.position);
   if (count <= 0 || (options_.drop_last && count < options_.batch_size)) {
-    ++epoch_;
-    position_ = 0;
-    order_ = epoch_order(epoch_);
+    set_state({state_.epoch + 1, 0});
     return std::nullopt;
   }
-  const std::vector<std::int64_t> ids(order_.begin() + position_, order_.begin() + position_ + count);
-  position_ += count;
-  return batch(ids);
+  const auto first = order_.begin() + state_.position;
+  state_.position += count;
+  return batch(std::vector<std::int64_t>(first, first + count));
 }
 
 CaptionBatch CaptionLoader::batch(const std::vector<std::int64_t>& caption_ids) const {

@@ -16,6 +16,7 @@
 
 #include "core/device.h"
 #include "core/tensor.h"
+#include "data/loader.h"
 
 namespace cudl {
 
@@ -121,14 +122,19 @@ class CaptionLoader {
   CaptionBatch batch(const std::vector<std::int64_t>& caption_ids) const;
 
   std::int64_t batches_per_epoch() const;
-  std::int64_t epoch() const { return epoch_; }
+  std::int64_t epoch() const { return state_.epoch; }
   std::vector<std::int64_t> epoch_order(std::int64_t epoch) const;
+
+  // Where the loader is, for checkpoints: set_state(state()) on a new loader of
+  // the same dataset and options hands out the batches the old one would have.
+  LoaderState state() const { return state_; }
+  void set_state(LoaderState state);
 
  private:
   const CaptionDataset& dataset_;
   CaptionLoaderOptions options_;
-  std::int64_t epoch_ = 0, position_ = 0;
-  std::vector<std::int64_t> order_;
+  LoaderState state_;
+  std::vector<std::int64_t> order_;  // of state_.epoch
 };
 
 }  // namespace cudl

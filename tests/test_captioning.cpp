@@ -78,6 +78,14 @@ TEST(CaptionLoader, ShuffleIsAPermutationFixedBySeedAndEpoch) {
   std::sort(order.begin(), order.end());
   EXPECT_EQ(order, (std::vector<std::int64_t>{0, 1, 2, 3}));
   EXPECT_EQ(a.next()->caption_ids, a.epoch_order(0));
+  // Resuming mid-epoch hands out what the uninterrupted loader would.
+  CaptionLoader c(d, {.batch_size = 3, .seed = 5}), resumed(d, {.batch_size = 3, .seed = 5});
+  while (c.next()) {
+  }
+  c.next();  // epoch 1, first batch
+  resumed.set_state(c.state());
+  EXPECT_EQ(resumed.next()->caption_ids, c.next()->caption_ids);
+  EXPECT_EQ(resumed.state().epoch, 1);
 }
 
 TEST(CaptionDataset, ValidateNamesTheProblem) {
@@ -146,6 +154,9 @@ TEST_F(Emoji, RendersCachesAndSplits) {
   EmojiOptions black = options;
   black.black_background = true;
   EXPECT_EQ(load_emoji_set(black).images.data<std::uint8_t>()[0], 0);
+  // A changed emoji-test.txt (another size) makes the cache stale: rendered again.
+  std::ofstream(test_file, std::ios::app) << "1F600 ; fully-qualified # 😀 E1.0 grinning face\n";
+  EXPECT_EQ(load_emoji_set(options).size(), 4);
 
   const CaptionSplits splits = emoji_caption_splits(set, {.val_fraction = 0.5});
   EXPECT_EQ(splits.train.size() + splits.val.size(), 3);
