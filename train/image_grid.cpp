@@ -73,6 +73,7 @@ std::vector<std::u32string> wrap(const FontFace& font, const std::string& text, 
   std::vector<std::u32string> lines{U""};
   int line_width = 0;
   const std::u32string code_points = utf8_to_code_points(text);
+  const int space = font.has_glyph(U' ') ? font.render(U' ').advance : 0;
   std::size_t start = 0;
   while (start < code_points.size()) {
     std::size_t end = code_points.find(U' ', start);
@@ -80,7 +81,6 @@ std::vector<std::u32string> wrap(const FontFace& font, const std::string& text, 
     const std::u32string word = code_points.substr(start, end - start);
     int word_width = 0;
     for (char32_t cp : word) word_width += font.has_glyph(cp) ? font.render(cp).advance : 0;
-    const int space = font.has_glyph(U' ') ? font.render(U' ').advance : 0;
     if (!lines.back().empty() && line_width + space + word_width > width) lines.emplace_back(), line_width = 0;
     if (!lines.back().empty()) lines.back() += U' ', line_width += space;
     lines.back() += word, line_width += word_width;
