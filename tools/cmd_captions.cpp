@@ -30,14 +30,22 @@ int cmd_captions(const Args& args) {
   flags.add_switch("--black", "emoji on black rather than white", &black);
   flags.add_switch("--rerender", "emoji: render again even when cached", &rerender);
   flags.add_switch("--val", "grid of validation rather than training images", &validation);
-  const std::vector<std::string> positional = flags.parse(args);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.help().c_str());
-    return 0;
+  std::string source, coco_dir;
+  try {
+    const std::vector<std::string> positional = flags.parse(args);
+    if (flags.help_requested()) {
+      std::printf("%s", flags.help().c_str());
+      return 0;
+    }
+    if (positional.empty() || positional.size() > 2) throw UsageError("expected emoji, scenes or coco");
+    source = parse_choice("source", positional[0], {"emoji", "scenes", "coco"});
+    if ((source == "coco") != (positional.size() == 2))
+      throw UsageError(source == "coco" ? "coco needs the folder of CS231n's COCO files" : "unexpected argument '" + positional[1] + "'");
+    if (source == "coco") coco_dir = positional[1];
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "cudl captions: error: %s (see cudl captions --help)\n", e.what());
+    return 2;
   }
-  if (positional.empty() || positional.size() > 2) throw UsageError("expected emoji, scenes or coco (see --help)");
-  const std::string source = parse_choice("source", positional[0], {"emoji", "scenes", "coco"});
-  if (source == "coco" && positional.size() != 2) throw UsageError("coco needs the folder of CS231n's COCO files");
 
   const auto start = std::chrono::steady_clock::now();
   CaptionDataset train, val;
@@ -58,7 +66,7 @@ int cmd_captions(const Args& args) {
     std::printf("\n");
     train = std::move(scenes.train), val = std::move(scenes.val);
   } else {
-    CocoData coco = load_coco(positional[1]);
+    CocoData coco = load_coco(coco_dir);
     train = std::move(coco.train), val = std::move(coco.val);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
