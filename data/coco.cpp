@@ -22,6 +22,10 @@ void silence_hdf5() {
   (void)silenced;
 }
 
+void require_coco_file(const std::string& path) {
+  CUDL_CHECK(fs::exists(path), path, " not found (CS231n's COCO files: run its get_coco_dataset.sh and pass the folder)");
+}
+
 // Closes an HDF5 handle when the scope ends.
 struct Handle {
   hid_t id;
@@ -35,7 +39,7 @@ struct Handle {
 
 Hdf5File Hdf5File::open(const std::string& path) {
   silence_hdf5();
-  CUDL_CHECK(fs::exists(path), path, " not found (CS231n's COCO files: run its get_coco_dataset.sh and pass the folder)");
+  require_coco_file(path);
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) formats::file_error(path, "not an HDF5 file HDF5 can open");
   return Hdf5File(id, path);
@@ -119,7 +123,9 @@ CaptionDataset coco_split(const Hdf5File& captions, const std::string& split, co
 
 CocoData load_coco(const std::string& dir, const CocoOptions& options) {
   const fs::path base(dir);
-  const Vocabulary vocab = read_vocabulary_json((base / "coco2014_vocab.json").string());
+  const std::string vocab_path = (base / "coco2014_vocab.json").string();
+  require_coco_file(vocab_path);
+  const Vocabulary vocab = read_vocabulary_json(vocab_path);
   const Hdf5File captions = Hdf5File::open((base / "coco2014_captions.h5").string());
   const std::string suffix = options.pca_features ? "_vgg16_fc7_pca.h5" : "_vgg16_fc7.h5";
   CocoData data;
