@@ -108,8 +108,8 @@ Tensor iota(std::int64_t n) {
 }  // namespace
 
 const std::vector<std::string>& scene_nouns() {
-  static const std::vector<std::string> nouns{"top",   "trouser", "pullover", "dress", "coat",
-                                              "sandal", "shirt",  "sneaker",  "bag",   "boot"};
+  static const std::vector<std::string> nouns{"t-shirt", "trouser", "pullover", "dress", "coat",
+                                              "sandal",  "shirt",   "sneaker",  "bag",   "boot"};
   return nouns;
 }
 

@@ -6,7 +6,7 @@
 //             | row "at the top" | row "at the bottom"
 //   row      := "a" NOUN "left of a" NOUN    both cells of the row
 //             | "a" NOUN "on the left" | "a" NOUN "on the right"
-//   NOUN     := top trouser pullover dress coat sandal shirt sneaker bag boot
+//   NOUN     := t-shirt trouser pullover dress coat sandal shirt sneaker bag boot
 //               (Fashion-MNIST's classes 0..9)
 // e.g. "a bag left of a sneaker above a coat on the right" (at most 11 words).
 //
@@ -31,7 +31,9 @@
 
 namespace cudl {
 
-const std::vector<std::string>& scene_nouns();  // "top", "trouser", ... per Fashion-MNIST class
+// "t-shirt", "trouser", ... per Fashion-MNIST class ("t-shirt" rather than
+// "top", which already names a row).
+const std::vector<std::string>& scene_nouns();
 
 // Grid cells in reading order: 0 top left, 1 top right, 2 bottom left, 3 bottom right.
 using SceneLayout = std::array<int, 4>;  // the class in each cell, or -1 when empty

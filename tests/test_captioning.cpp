@@ -193,7 +193,7 @@ Dataset toy_items() {
 TEST(Scenes, CaptionGrammar) {
   EXPECT_EQ(scene_caption({8, 7, 4, -1}), "a bag left of a sneaker above a coat on the left");
   EXPECT_EQ(scene_caption({-1, 3, -1, -1}), "a dress on the right at the top");
-  EXPECT_EQ(scene_caption({-1, -1, 0, 9}), "a top left of a boot at the bottom");
+  EXPECT_EQ(scene_caption({-1, -1, 0, 9}), "a t-shirt left of a boot at the bottom");
   EXPECT_NE(error_of([] { scene_caption({-1, -1, -1, -1}); }).find("no item"), std::string::npos);
 }
 
