@@ -88,6 +88,17 @@ TEST(CaptionLoader, ShuffleIsAPermutationFixedBySeedAndEpoch) {
   EXPECT_EQ(resumed.state().epoch, 1);
 }
 
+TEST(CaptionLoader, CudaBatchesMatchCpuBatches) {
+  CUDL_REQUIRE_CUDA();
+  const CaptionDataset d = tiny_dataset();
+  CaptionLoader cpu(d, {.batch_size = 3, .seed = 2}), gpu(d, {.batch_size = 3, .seed = 2, .device = Device::cuda(0)});
+  const auto a = cpu.next(), b = gpu.next();
+  ASSERT_TRUE(b->images.is_cuda() && b->captions_in.is_cuda() && b->mask.is_cuda());
+  EXPECT_EQ(a->images.to_vector(), b->images.to_vector());
+  EXPECT_EQ(a->captions_out.to_vector_i64(), b->captions_out.to_vector_i64());
+  EXPECT_EQ(a->mask.to_vector(), b->mask.to_vector());
+}
+
 TEST(CaptionDataset, ValidateNamesTheProblem) {
   CaptionDataset d = tiny_dataset();
   d.image_index = Tensor::from_vector(std::vector<std::int64_t>{0, 1, 3, 2}, {4});
