@@ -197,3 +197,18 @@ TEST_F(Cli, EvalOfTheSavedCheckpointReproducesTrainsTestAccuracy) {
   EXPECT_EQ(trained[1].str(), evaluated[1].str());
   EXPECT_NE(eval.output.find("Ankle boot"), std::string::npos) << "the confusion matrix names the classes";
 }
+
+TEST_F(Cli, CaptionsReportsBadArgumentsAndMissingFilesInOneLine) {
+  for (const char* args : {"captions", "captions flickr", "captions coco", "captions emoji extra", "captions emoji --count 0"}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+  }
+  const CliRun coco = run_cli("captions coco '" + dir_.string() + "'");
+  EXPECT_EQ(coco.status, 1) << coco.output;
+  EXPECT_EQ(count_lines(coco.output), 1) << coco.output;
+  EXPECT_NE(coco.output.find("coco2014_vocab.json"), std::string::npos) << coco.output;
+  const CliRun scenes = run_cli("captions scenes --fashion-mnist '" + dir_.string() + "'");
+  EXPECT_EQ(scenes.status, 1) << scenes.output;
+  EXPECT_NE(scenes.output.find("scripts/setup.sh"), std::string::npos) << scenes.output;
+}

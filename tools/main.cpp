@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"train", "train a model on Fashion-MNIST (convnet or fcnet)", cudl::cli::cmd_train},
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
       {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
+      {"captions", "load a captioning dataset (emoji, scenes, coco): sizes and a captioned grid", cudl::cli::cmd_captions},
   };
   return all;
 }

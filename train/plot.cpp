@@ -1,7 +1,5 @@
-// Plots are drawn into an RGB canvas and encoded with libpng's simplified API.
+// Plots are drawn into an RGB canvas and encoded by train/png.h.
 #include "train/plot.h"
-
-#include <png.h>
 
 #include <algorithm>
 #include <cctype>
@@ -12,7 +10,7 @@
 #include <string_view>
 
 #include "core/check.h"
-#include "core/formats/atomic_file.h"
+#include "train/png.h"
 
 namespace cudl {
 
@@ -139,26 +137,6 @@ class Canvas {
   int width_, height_;
   std::vector<std::uint8_t> pixels_;
 };
-
-void write_png(const std::string& path, int width, int height, int channels, const std::uint8_t* pixels) {
-  png_image image;
-  std::memset(&image, 0, sizeof(image));
-  image.version = PNG_IMAGE_VERSION;
-  image.width = static_cast<png_uint_32>(width);
-  image.height = static_cast<png_uint_32>(height);
-  image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
-  png_alloc_size_t size = 0;
-  // A first call with no buffer measures the encoded size.
-  bool ok = png_image_write_to_memory(&image, nullptr, &size, 0, pixels, 0, nullptr);
-  std::vector<std::uint8_t> encoded(size);
-  ok = ok && png_image_write_to_memory(&image, encoded.data(), &size, 0, pixels, 0, nullptr);
-  const std::string message = image.message;
-  png_image_free(&image);
-  CUDL_CHECK(ok, "write_png: libpng failed to encode ", path, ": ", message);
-  write_file_atomic(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(encoded.data()), static_cast<std::streamsize>(size));
-  });
-}
 
 // Tick spacing of 1, 2 or 5 times a power of ten giving about `target` ticks.
 double nice_step(double range, int target) {
@@ -329,39 +307,6 @@ void plot_accuracy(const std::string& path, const std::vector<double>& train_acc
   Series train{"train", epochs(train_accuracy.size()), train_accuracy, {31, 119, 180}, 2, true};
   Series val{"val", epochs(val_accuracy.size()), val_accuracy, {255, 127, 14}, 2, true};
   write_line_plot(path, {train, val}, {title, "epoch", "accuracy"});
-}
-
-void write_image_grid(const std::string& path, const Tensor& images, int columns, int padding, float low, float high) {
-  check_ndim("write_image_grid", "images", images, 4);
-  check_float("write_image_grid", "images", images);
-  const std::int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
-  CUDL_CHECK(n > 0 && (c == 1 || c == 3), "write_image_grid: expected N > 0 images of 1 or 3 channels, got ",
-             images.str());
-  CUDL_CHECK(columns >= 0 && padding >= 0, "write_image_grid: expected columns >= 0 and padding >= 0, got ", columns,
-             " and ", padding);
-  const std::vector<float> values = images.to_vector();
-  if (low == high) {
-    const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
-    low = *mn, high = *mx > *mn ? *mx : *mn + 1.0f;
-  }
-  const int cols = columns > 0 ? columns : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
-  const int rows = static_cast<int>((n + cols - 1) / cols);
-  const int width = cols * static_cast<int>(w) + (cols + 1) * padding;
-  const int height = rows * static_cast<int>(h) + (rows + 1) * padding;
-  Canvas canvas(width, height, Rgb{40, 40, 40});
-  const float to_byte = 255.0f / (high - low);
-  auto byte = [&](float v) { return static_cast<std::uint8_t>(std::lround(std::clamp((v - low) * to_byte, 0.0f, 255.0f))); };
-  for (std::int64_t i = 0; i < n; ++i) {
-    const int x0 = padding + static_cast<int>(i % cols) * (static_cast<int>(w) + padding);
-    const int y0 = padding + static_cast<int>(i / cols) * (static_cast<int>(h) + padding);
-    const float* image = values.data() + i * c * h * w;
-    for (std::int64_t y = 0; y < h; ++y)
-      for (std::int64_t x = 0; x < w; ++x) {
-        const auto at = [&](std::int64_t ch) { return byte(image[(ch * h + y) * w + x]); };
-        canvas.set(x0 + static_cast<int>(x), y0 + static_cast<int>(y), c == 1 ? Rgb{at(0), at(0), at(0)} : Rgb{at(0), at(1), at(2)});
-      }
-  }
-  write_png(path, canvas.width(), canvas.height(), 3, canvas.data());
 }
 
 }  // namespace cudl

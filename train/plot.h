@@ -1,14 +1,13 @@
 // PNG figures for training runs, drawn without a plotting library: line plots
 // with axes, ticks, tick labels, a title and a legend in a built-in 5x7 bitmap
-// font, and image grids for samples. Written with libpng; files are replaced
-// atomically.
+// font. Image grids of samples are in train/image_grid.h. Written with libpng
+// (train/png.h); files are replaced atomically.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
 
 namespace cudl {
 
@@ -46,11 +45,5 @@ void plot_loss(const std::string& path, const std::vector<double>& losses, const
 // Train and validation accuracy per epoch (fractions in [0, 1], epochs 1, 2, ...).
 void plot_accuracy(const std::string& path, const std::vector<double>& train_accuracy,
                    const std::vector<double>& val_accuracy, const std::string& title = "Accuracy");
-
-// N images [N, C, H, W] (C = 1 or 3, float32, any device) as one grid PNG,
-// `columns` per row (0: ceil(sqrt(N))), `padding` pixels between them. Values in
-// [low, high] map to 0..255 (clamped); low == high means the tensor's min..max.
-void write_image_grid(const std::string& path, const Tensor& images, int columns = 0, int padding = 2,
-                      float low = 0.0f, float high = 1.0f);
 
 }  // namespace cudl
