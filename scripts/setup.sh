@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config zlib1g-dev libpng-dev nlohmann-json3-dev
-          libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
+          libeigen3-dev libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
           dataset-fashion-mnist python3 python3-numpy)
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
 
