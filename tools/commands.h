@@ -15,5 +15,6 @@ int cmd_golden(const Args& args);  // golden-case runner
 int cmd_train(const Args& args);   // train a built-in model
 int cmd_eval(const Args& args);    // evaluate a checkpoint
 int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
+int cmd_score(const Args& args);   // FID, IS and label histogram of generated samples
 
 }  // namespace cudl::cli

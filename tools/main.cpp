@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"train", "train a model on Fashion-MNIST (convnet or fcnet)", cudl::cli::cmd_train},
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
       {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
+      {"score", "FID, Inception Score and label histogram of generated samples", cudl::cli::cmd_score},
   };
   return all;
 }
