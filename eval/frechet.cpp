@@ -56,20 +56,17 @@ GaussianStats gaussian_stats(const Tensor& features) {
     for (std::int64_t j = 0; j < d; ++j) s.mean[j] += x[i * d + j];
   for (double& m : s.mean) m /= static_cast<double>(n);
 
-  std::vector<double> centred(d);
-  for (std::int64_t i = 0; i < n; ++i) {
+  Matrix centred(n, d);
+  for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = 0; j < d; ++j) {
       CUDL_CHECK(std::isfinite(x[i * d + j]), "gaussian_stats: feature ", j, " of row ", i, " is not finite");
-      centred[j] = x[i * d + j] - s.mean[j];
+      centred(i, j) = x[i * d + j] - s.mean[j];
     }
-    for (std::int64_t j = 0; j < d; ++j)  // upper triangle; mirrored below
-      for (std::int64_t k = j; k < d; ++k) s.covariance[j * d + k] += centred[j] * centred[k];
-  }
-  for (std::int64_t j = 0; j < d; ++j)
-    for (std::int64_t k = j; k < d; ++k) {
-      s.covariance[j * d + k] /= static_cast<double>(n - 1);
-      s.covariance[k * d + j] = s.covariance[j * d + k];
-    }
+  // X^T X by Eigen's blocked product on one triangle, mirrored: exactly symmetric.
+  Matrix products = Matrix::Zero(d, d);
+  products.selfadjointView<Eigen::Lower>().rankUpdate(centred.transpose());
+  Eigen::Map<Matrix>(s.covariance.data(), d, d) =
+      Matrix(products.selfadjointView<Eigen::Lower>()) / static_cast<double>(n - 1);
   return s;
 }
 
