@@ -3,13 +3,14 @@
 # Idempotent: packages already present are skipped, so a second run costs seconds.
 #   scripts/setup.sh            build + test + data dependencies
 #   scripts/setup.sh --torch    also Debian's PyTorch (golden generator, CPU peer benchmarks)
+#                               and SciPy + mpmath (tests/data generators)
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config zlib1g-dev libpng-dev nlohmann-json3-dev
-          libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
+          libeigen3-dev libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
           dataset-fashion-mnist python3 python3-numpy
           libfreetype-dev libhdf5-dev fonts-noto-color-emoji fonts-dejavu-core unicode-data)
-if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
+if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch python3-scipy python3-mpmath); fi
 
 missing=()
 for p in "${packages[@]}"; do

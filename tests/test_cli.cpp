@@ -1,5 +1,5 @@
-// The `cudl` binary itself: one-line errors for malformed files, and a golden
-// runner that really fails on a wrong case.
+// The `cudl` binary itself: one-line errors for malformed files, a golden
+// runner that really fails on a wrong case, and `cudl score` end to end.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +12,12 @@
 #include <regex>
 #include <string>
 
+#include "core/formats/idx.h"
+#include "core/formats/npy.h"
 #include "core/formats/safetensors.h"
+#include "data/dataset.h"
+#include "models/models.h"
+#include "train/checkpoint.h"
 #include "tests/test_util.h"
 
 using namespace cudl;
@@ -198,6 +203,20 @@ TEST_F(Cli, EvalOfTheSavedCheckpointReproducesTrainsTestAccuracy) {
   EXPECT_NE(eval.output.find("Ankle boot"), std::string::npos) << "the confusion matrix names the classes";
 }
 
+namespace {
+
+// An uncompressed IDX file: magic 0x0000080<dims>, big-endian sizes, then bytes.
+void write_idx(const std::string& file, const std::vector<std::int32_t>& dims, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(file, std::ios::binary);
+  const auto put32 = [&](std::uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    out.write(b, 4);
+  };
+  put32(0x800u | static_cast<std::uint32_t>(dims.size()));
+  for (std::int32_t d : dims) put32(static_cast<std::uint32_t>(d));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
 TEST_F(Cli, CaptionsReportsBadArgumentsAndMissingFilesInOneLine) {
   for (const char* args : {"captions", "captions flickr", "captions coco", "captions emoji extra", "captions emoji --count 0"}) {
     const CliRun r = run_cli(args);
@@ -211,4 +230,76 @@ TEST_F(Cli, CaptionsReportsBadArgumentsAndMissingFilesInOneLine) {
   const CliRun scenes = run_cli("captions scenes --fashion-mnist '" + dir_.string() + "'");
   EXPECT_EQ(scenes.status, 1) << scenes.output;
   EXPECT_NE(scenes.output.find("scripts/setup.sh"), std::string::npos) << scenes.output;
+}
+
+}  // namespace
+
+// cudl score on a tiny MNIST-format folder and an untrained small `deep` classifier.
+class ScoreCli : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    fs::create_directories(path("data"));
+    for (const auto& [split, n] : {std::pair{"train", 60}, std::pair{"t10k", 50}}) {
+      std::vector<std::uint8_t> pixels(static_cast<std::size_t>(n) * 28 * 28), labels(n);
+      for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37 + n) % 251);
+      for (int i = 0; i < n; ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+      write_idx(path("data") + "/" + split + "-images-idx3-ubyte", {n, 28, 28}, pixels);
+      write_idx(path("data") + "/" + split + "-labels-idx1-ubyte", {n}, labels);
+    }
+    ModelConfig config = ModelConfig::defaults("deep");
+    config.channels = {4};
+    config.convs_per_stage = 1;
+    config.hidden = {16};
+    Model model(config, 5);
+    save_checkpoint(path("classifier.safetensors"), model, Normalization{{0.5f}, {0.25f}}, fashion_mnist_classes());
+    common_ = "score --device cpu --classifier '" + path("classifier.safetensors") + "' --data '" + path("data") + "'";
+  }
+  std::string common_;
+};
+
+TEST_F(ScoreCli, TheTestImagesThemselvesScoreZeroFid) {
+  // The reference set as samples: the same features, so the same statistics.
+  write_npy(path("samples.npy"), read_idx(path("data") + "/t10k-images-idx3-ubyte"));
+  const CliRun run = run_cli(common_ + " --class 3 --splits 5 --samples '" + path("samples.npy") + "'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("reference: 50 real test images, 16 features"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("samples: 50\nFID (classifier features): 0.0000 "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("IS (classifier probabilities): "), std::string::npos) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^  [ 0-9]{2} .* +[0-9]+ +[0-9.]+%$"), 10) << "one line per class\n" << run.output;
+  EXPECT_NE(run.output.find("class 3 (Dress): "), std::string::npos) << run.output;
+}
+
+TEST_F(ScoreCli, FloorScoresTrainingImages) {
+  const CliRun run = run_cli(common_ + " --floor --floor-count 40");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("scoring: the first 40 real training images"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("samples: 40\n"), std::string::npos) << run.output;
+  EXPECT_EQ(count_matches(run.output, "FID \\(classifier features\\): 0\\.0000 "), 0) << "other images\n" << run.output;
+}
+
+TEST_F(ScoreCli, BadInputIsOneLineAndNonZeroExit) {
+  for (const char* args : {"score", "score --samples x.npy", "score --classifier c --floor --samples x.npy",
+                           "score --classifier c", "score --classifier c --floor --splits 0"}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+  }
+  write_npy(path("rgb.npy"), Tensor::zeros({4, 3, 28, 28}));
+  const std::string missing = path("missing.safetensors");
+  for (const auto& [args, expected] :
+       {std::pair{common_ + " --samples '" + path("rgb.npy") + "'", std::string("rgb.npy holds float32 [4,3,28,28]")},
+        std::pair{common_ + " --samples '" + path("nowhere") + "'", std::string("neither a .npy file nor a folder")},
+        std::pair{common_ + " --floor --floor-count 61", std::string("exceeds the 60 training images")},
+        std::pair{common_ + " --floor --class 10", std::string("--class 10 is outside")},
+        std::pair{"score --floor --classifier '" + missing + "'", missing}}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
+  }
+  const CliRun help = run_cli("score --help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* flag : {"--classifier", "--samples", "--floor", "--floor-count", "--class", "--splits", "--data"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
 }

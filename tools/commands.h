@@ -16,5 +16,6 @@ int cmd_train(const Args& args);   // train a built-in model
 int cmd_eval(const Args& args);    // evaluate a checkpoint
 int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
 int cmd_captions(const Args& args);  // captioning datasets: counts and a captioned image grid
+int cmd_score(const Args& args);   // FID, IS and label histogram of generated samples
 
 }  // namespace cudl::cli

@@ -25,6 +25,7 @@ const std::vector<Command>& commands() {
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
       {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
       {"captions", "load a captioning dataset (emoji, scenes, coco): sizes and a captioned grid", cudl::cli::cmd_captions},
+      {"score", "FID, Inception Score and label histogram of generated samples", cudl::cli::cmd_score},
   };
   return all;
 }
