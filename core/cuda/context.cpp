@@ -29,22 +29,44 @@ void check_status(curandStatus_t status, const char* call, const char* file, int
   detail::throw_error("cuRAND call ", call, " failed at ", file, ":", line, ": status ", static_cast<int>(status));
 }
 
+namespace {
+// Makes `device` current for a scope and then the previous device again, so that
+// context()'s per-thread record of the current device stays true.
+class CurrentDeviceGuard {
+ public:
+  explicit CurrentDeviceGuard(int device) : device_(device) {
+    cudaGetDevice(&previous_);
+    if (previous_ != device_) cudaSetDevice(device_);
+  }
+  ~CurrentDeviceGuard() {
+    if (previous_ != device_) cudaSetDevice(previous_);
+  }
+  CurrentDeviceGuard(const CurrentDeviceGuard&) = delete;
+  CurrentDeviceGuard& operator=(const CurrentDeviceGuard&) = delete;
+
+ private:
+  int device_, previous_ = 0;
+};
+}  // namespace
+
 Context::Context(int device) : device_(device) {
-  CUDL_CUDA_CALL(cudaSetDevice(device));
+  const CurrentDeviceGuard guard(device);
   CUDL_CUDA_CALL(cudaGetDeviceProperties(&properties_, device));
   CUDL_CUDA_CALL(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUDL_CUDA_CALL(cudaEventCreateWithFlags(&ordering_event_, cudaEventDisableTiming));
 }
 
 Context::~Context() {
   // Destructors must not throw: statuses are ignored at teardown.
   if (cudnn_) cudnnDestroy(cudnn_);
   if (cublas_) cublasDestroy(cublas_);
+  if (ordering_event_) cudaEventDestroy(ordering_event_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
 cublasHandle_t Context::cublas() {
   if (!cublas_) {
-    CUDL_CUDA_CALL(cudaSetDevice(device_));
+    const CurrentDeviceGuard guard(device_);
     CUDL_CUDA_CALL(cublasCreate(&cublas_));
     CUDL_CUDA_CALL(cublasSetStream(cublas_, stream_));
     // fp32 means fp32: no silent TF32 in GEMMs, so results match the CPU reference.
@@ -55,30 +77,47 @@ cublasHandle_t Context::cublas() {
 
 cudnnHandle_t Context::cudnn() {
   if (!cudnn_) {
-    CUDL_CUDA_CALL(cudaSetDevice(device_));
+    const CurrentDeviceGuard guard(device_);
     CUDL_CUDA_CALL(cudnnCreate(&cudnn_));
     CUDL_CUDA_CALL(cudnnSetStream(cudnn_, stream_));
   }
   return cudnn_;
 }
 
-namespace {
-std::mutex contexts_mutex;
-std::vector<std::unique_ptr<Context>>& contexts() {
-  static std::vector<std::unique_ptr<Context>> all;
-  return all;
+void Context::order_before(Context& waiting) {
+  // An event records the stream's state at the call, so one event serves every call.
+  CUDL_CUDA_CALL(cudaEventRecord(ordering_event_, stream_));
+  CUDL_CUDA_CALL(cudaStreamWaitEvent(waiting.stream_, ordering_event_, 0));
 }
-}  // namespace
 
-Context& context(int device) {
-  std::lock_guard<std::mutex> lock(contexts_mutex);
-  auto& all = contexts();
+namespace {
+// Contexts live until the process ends, so the per-thread caches below may hold plain pointers.
+Context& shared_context(int device) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<Context>> all;
+  std::lock_guard<std::mutex> lock(mutex);
   CUDL_CHECK(device >= 0 && device < cuda_device_count(), "cuda: device ", device, " does not exist (",
              cuda_device_count(), " present)");
   if (all.size() <= static_cast<size_t>(device)) all.resize(device + 1);
   if (!all[device]) all[device] = std::make_unique<Context>(device);
-  CUDL_CUDA_CALL(cudaSetDevice(device));
   return *all[device];
+}
+
+thread_local std::vector<Context*> thread_contexts;
+thread_local int thread_current_device = -1;
+}  // namespace
+
+Context& context(int device) {
+  if (device < 0 || static_cast<size_t>(device) >= thread_contexts.size() || !thread_contexts[device]) {
+    Context& made = shared_context(device);  // checks the index
+    if (thread_contexts.size() <= static_cast<size_t>(device)) thread_contexts.resize(device + 1, nullptr);
+    thread_contexts[device] = &made;
+  }
+  if (thread_current_device != device) {
+    CUDL_CUDA_CALL(cudaSetDevice(device));
+    thread_current_device = device;
+  }
+  return *thread_contexts[device];
 }
 
 }  // namespace cudl::cuda
@@ -96,7 +135,7 @@ CachingAllocator& cuda_allocator(int device_index) {
     slot = std::make_unique<CachingAllocator>(
         [device_index](std::size_t bytes) -> void* {
           void* ptr = nullptr;
-          cudaSetDevice(device_index);
+          const cuda::CurrentDeviceGuard guard(device_index);
           if (cudaMalloc(&ptr, bytes) != cudaSuccess) {
             cudaGetLastError();  // clear the sticky out-of-memory status
             return nullptr;
@@ -104,7 +143,7 @@ CachingAllocator& cuda_allocator(int device_index) {
           return ptr;
         },
         [device_index](void* ptr) {
-          cudaSetDevice(device_index);
+          const cuda::CurrentDeviceGuard guard(device_index);
           cudaFree(ptr);
         });
   }

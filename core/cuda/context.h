@@ -23,16 +23,22 @@ class Context {
   cublasHandle_t cublas();
   cudnnHandle_t cudnn();
   const cudaDeviceProp& properties() const { return properties_; }
+  // Makes `waiting`'s stream wait for all work queued so far on this context's stream.
+  void order_before(Context& waiting);
 
  private:
   int device_;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ordering_event_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   cudaDeviceProp properties_{};
 };
 
-// The context of a device, created on first use (and making that device current).
+// The context of a device, created on first use, with that device made current for
+// the calling thread. Each thread caches the contexts it has seen and the device it
+// last made current, so a launch costs neither the global lock nor a cudaSetDevice;
+// code that switches devices behind cudl's back must restore them (the allocator does).
 Context& context(int device = 0);
 inline cudaStream_t stream(int device = 0) { return context(device).stream(); }
 
