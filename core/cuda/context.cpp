@@ -57,7 +57,12 @@ Context::Context(int device) : device_(device) {
 }
 
 Context::~Context() {
-  // Destructors must not throw: statuses are ignored at teardown.
+  // Destructors must not throw: statuses are ignored at teardown (pending checks are dropped).
+  for (auto* list : {&deferred_, &spare_checks_})
+    for (DeferredCheck& d : *list) {
+      cudaFreeHost(d.host_flag);
+      cudaEventDestroy(d.copied);
+    }
   if (cudnn_) cudnnDestroy(cudnn_);
   if (cublas_) cublasDestroy(cublas_);
   if (ordering_event_) cudaEventDestroy(ordering_event_);
@@ -88,6 +93,45 @@ void Context::order_before(Context& waiting) {
   // An event records the stream's state at the call, so one event serves every call.
   CUDL_CUDA_CALL(cudaEventRecord(ordering_event_, stream_));
   CUDL_CUDA_CALL(cudaStreamWaitEvent(waiting.stream_, ordering_event_, 0));
+}
+
+void Context::defer_flag_check(const std::uint64_t* device_flag, std::function<void(std::uint64_t)> check) {
+  run_deferred_checks(false);
+  std::lock_guard<std::mutex> lock(deferred_mutex_);
+  if (spare_checks_.empty()) {
+    DeferredCheck made{nullptr, nullptr, {}};
+    CUDL_CUDA_CALL(cudaHostAlloc(reinterpret_cast<void**>(&made.host_flag), sizeof(std::uint64_t), cudaHostAllocDefault));
+    CUDL_CUDA_CALL(cudaEventCreateWithFlags(&made.copied, cudaEventDisableTiming));
+    spare_checks_.push_back(made);
+  }
+  DeferredCheck d = spare_checks_.front();
+  spare_checks_.pop_front();
+  d.check = std::move(check);
+  CUDL_CUDA_CALL(cudaMemcpyAsync(d.host_flag, device_flag, sizeof(std::uint64_t), cudaMemcpyDeviceToHost, stream_));
+  CUDL_CUDA_CALL(cudaEventRecord(d.copied, stream_));
+  deferred_.push_back(std::move(d));
+}
+
+void Context::run_deferred_checks(bool wait) {
+  while (true) {
+    DeferredCheck d;
+    {
+      std::lock_guard<std::mutex> lock(deferred_mutex_);
+      if (deferred_.empty()) return;
+      DeferredCheck& oldest = deferred_.front();
+      if (wait) {
+        CUDL_CUDA_CALL(cudaEventSynchronize(oldest.copied));
+      } else {
+        const cudaError_t state = cudaEventQuery(oldest.copied);
+        if (state == cudaErrorNotReady) return;
+        CUDL_CUDA_CALL(state);
+      }
+      d = std::move(oldest);
+      deferred_.pop_front();
+      spare_checks_.push_back({d.host_flag, d.copied, {}});
+    }
+    d.check(*d.host_flag);  // outside the lock: it may throw
+  }
 }
 
 namespace {
