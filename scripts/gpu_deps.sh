@@ -3,8 +3,8 @@
 # gathers into .gpu-deps/ (git-ignored) what scripts/gpu_verify.sh needs there but the GPU
 # image lacks, and the device tool carries (`carry: [".gpu-deps"]`):
 #   *.deb           the build's libraries (unpacked there into /tmp/cudl-deps)
-#   share/<a>/<b>   data files the tests read from /usr/share/<a>/<b> (copied there when
-#                   missing): add a branch's own below, in GPU_DEPS_SHARE
+#   share/PATH      data the tests read from /usr/share/PATH (its files are copied there
+#                   when missing): add a branch's own paths below, in GPU_DEPS_SHARE
 # The device tool carries at most 64 MiB with the working tree: the total is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

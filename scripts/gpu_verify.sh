@@ -3,7 +3,7 @@
 # under 10 minutes, build included:
 #   machine    what is there (GPU, driver, nvcc, cuDNN, compute-sanitizer, torch)
 #   deps       .gpu-deps (scripts/gpu_deps.sh, run here): .deb files unpacked into /tmp/cudl-deps,
-#              data files (Fashion-MNIST, ...) copied into /usr/share where missing
+#              data files (Fashion-MNIST, ...) copied into /usr/share where missing (never over)
 #   build      CUDA Release build of cudl_tests, cudl and cudl_bench with all cores
 #   tests      the whole suite in parallel shards (gtest XML), and the golden cases; fails on a
 #              failed test or a test skipped for want of a GPU (other skips are listed only)
@@ -29,17 +29,21 @@ work=build/gpu-verify-work  # intermediate files that do not come back
 rm -rf "$work"
 mkdir -p "$report_dir" "$work"
 report=$report_dir/report.md
-jobs=$(nproc)
+cores=$(nproc)  # before OMP_NUM_THREADS is set: nproc honours it
+jobs=$cores
 summary="python3 scripts/gpu_verify_summary.py"
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 
-# Step budgets in seconds; they add up to 560, under the tool's 600 s.
-declare -A budget=([machine]=10 [deps]=20 [build]=240 [tests]=110 [memcheck]=100 [bench]=80)
-memcheck_per_test=40 memcheck_parallel=8 test_shards=8
+# Step budgets in seconds; they add up to 560, under the tool's 600 s. The build's is a
+# guess for 16 cores (sm_90 only; gemm.cu's 32 kernels are the longest file); the first
+# run's report gives each step's real time.
+declare -A budget=([machine]=10 [deps]=20 [build]=220 [tests]=110 [memcheck]=100 [bench]=100)
+memcheck_per_test=20 memcheck_parallel=8 test_shards=8
 
 time_scale=1
 if ((dry_run)); then
   build=build/cpu
-  jobs=$(( $(nproc) < 2 ? 1 : 2 ))
+  jobs=$((cores < 2 ? 1 : 2))
   test_shards=2
   time_scale=6
 else
@@ -79,16 +83,21 @@ begin machine
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader 2>&1 | head -n 2
   echo "nvcc: $(nvcc --version 2>/dev/null | tail -n 1 || echo missing)"
-  echo "libcudnn: $(ldconfig -p 2>/dev/null | grep -m1 libcudnn.so || echo 'not in ldconfig')"
-  echo "compute-sanitizer: $(compute-sanitizer --version 2>/dev/null | tail -n 1 || echo missing)"
+  cudnn=$(ldconfig -p 2>/dev/null | grep libcudnn.so | sed -n 1p)
+  echo "libcudnn: ${cudnn:-not in ldconfig}"
+  echo "compute-sanitizer: $("$sanitizer" --version 2>/dev/null | tail -n 1 | grep . || echo "missing ($sanitizer)")"
   echo "torch: $(python3 -c 'import torch; print(torch.__version__, "cuda", torch.cuda.is_available())' 2>/dev/null || echo 'not importable')"
-  echo "cores: $(nproc), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "cores: $cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 } 2>&1 | sed 's/^/    /' | tee -a "$report"
 end ok
 
 # ---- deps ----
 begin deps
-if compgen -G ".gpu-deps/*.deb" >/dev/null; then
+if compgen -G ".gpu-deps/*.deb" >/dev/null && ((dry_run)); then
+  # Rehearsed into a scratch folder; the CPU build keeps this machine's own packages.
+  for deb in .gpu-deps/*.deb; do dpkg -x "$deb" "$work/deps" || echo "    cannot unpack $deb"; done
+  echo "unpacked $(ls .gpu-deps/*.deb | wc -l) .deb files into $work/deps (not used by the dry run's build)" | tee -a "$report"
+elif compgen -G ".gpu-deps/*.deb" >/dev/null; then
   for deb in .gpu-deps/*.deb; do dpkg -x "$deb" /tmp/cudl-deps; done
   export CMAKE_PREFIX_PATH=/tmp/cudl-deps/usr:/tmp/cudl-deps/usr/lib/x86_64-linux-gnu/cmake
   export CPATH=/tmp/cudl-deps/usr/include:/tmp/cudl-deps/usr/include/x86_64-linux-gnu${CPATH:+:$CPATH}
@@ -98,15 +107,20 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
 else
   echo "no .gpu-deps/*.deb (the build needs the machine's own packages)" | tee -a "$report"
 fi
-# Data the tests read from fixed /usr/share paths: copied in where missing (the GPU machine
-# runs as root; here nothing is copied, and the dry run only lists them).
+# Data the tests read from fixed /usr/share paths: files missing there are copied in (the
+# GPU machine runs as root), none overwritten; the dry run only counts them.
 if [[ -d .gpu-deps/share ]]; then
-  for src in $(cd .gpu-deps/share && find . -mindepth 2 -maxdepth 2 -type d | sort); do
-    dst=/usr/share/${src#./}
-    if [[ -e $dst ]]; then echo "    present: $dst"
-    elif ((dry_run)); then echo "    would copy: $dst"
-    else mkdir -p "$(dirname "$dst")" && cp -r ".gpu-deps/share/${src#./}" "$dst" && echo "    copied: $dst"; fi
-  done | tee -a "$report"
+  missing=0 total=0
+  while IFS= read -r f; do
+    total=$((total + 1))
+    [[ -e /usr/share/${f#.gpu-deps/share/} ]] || missing=$((missing + 1))
+  done < <(find .gpu-deps/share -type f)
+  if ((dry_run)); then
+    echo "    /usr/share: $missing of $total carried files missing here (would be copied)" | tee -a "$report"
+  else
+    cp -rn .gpu-deps/share/. /usr/share/ && echo "    /usr/share: copied $missing of $total carried files" | tee -a "$report"
+  fi
+  (cd .gpu-deps/share && find . -mindepth 2 -maxdepth 2 -type d | sed 's|^\./|    carried: /usr/share/|') | tee -a "$report"
 fi
 end ok
 
@@ -116,6 +130,15 @@ if ((dry_run)); then
   configure=(cmake -S . -B "$build" -DCUDL_CUDA=OFF -DCMAKE_BUILD_TYPE=Release)
 else
   configure=(cmake -S . -B "$build" -DCUDL_CUDA=ON -DCMAKE_BUILD_TYPE=Release)
+  # No system cuDNN: take PyTorch's (the nvidia-cudnn wheel has headers and libcudnn.so.9).
+  if ! ldconfig -p 2>/dev/null | grep -q libcudnn.so && [[ ! -e /usr/include/cudnn.h ]]; then
+    wheel=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null)
+    if [[ -n $wheel && -e $wheel/include/cudnn.h ]]; then
+      configure+=(-DCUDNN_INCLUDE_DIR="$wheel/include" -DCUDNN_LIBRARY="$(ls "$wheel"/lib/libcudnn.so* | head -n 1)")
+      export LD_LIBRARY_PATH=$wheel/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+      echo "cuDNN from the PyTorch wheel: $wheel" | tee -a "$report"
+    fi
+  fi
 fi
 { run_for "${budget[build]}" "${configure[@]}" &&
   run_for $((budget[build] - (SECONDS - step_started))) cmake --build "$build" -j"$jobs" --target cudl_tests cudl_cli cudl_bench; } \
@@ -157,27 +180,31 @@ if ((tests_status == 0 && golden_status == 0)); then end ok; else end FAILED; fa
 begin memcheck
 "$tests_bin" --gtest_list_tests >"$work/list.txt" 2>/dev/null
 $summary select "$work/list.txt" >"$work/memcheck_tests.txt"
-selected=$(wc -l <"$work/memcheck_tests.txt")
-echo "$selected CUDA tests (no large cases), $memcheck_per_test s each, $memcheck_parallel at a time" | tee -a "$report"
-memcheck_one() { # TEST: one test under memcheck, its log in $work/memcheck/
-  timeout -k 5 "$memcheck_per_test" compute-sanitizer --tool memcheck --leak-check full --error-exitcode 99 \
-    "$tests_bin" --gtest_filter="$1" >"$work/memcheck/${1//\//_}.log" 2>&1
+selected=$(tr ':' '\n' <"$work/memcheck_tests.txt" | grep -c .)
+batches=$(wc -l <"$work/memcheck_tests.txt")
+echo "$selected CUDA tests (no large cases) in $batches processes, $memcheck_per_test s a test, $memcheck_parallel processes at a time" | tee -a "$report"
+memcheck_one() { # FILTER (a few tests joined by ':'): one process, its time limit per test
+  local tests first
+  tests=$(($(tr -cd ':' <<<"$1" | wc -c) + 1))
+  first=${1%%:*}
+  timeout -k 5 $((memcheck_per_test * tests)) "$sanitizer" --tool memcheck --leak-check full --error-exitcode 99 \
+    "$tests_bin" --gtest_filter="$1" >"$work/memcheck/${first//\//_}+$tests.log" 2>&1
 }
 export -f memcheck_one
-export work tests_bin memcheck_per_test
+export work tests_bin memcheck_per_test sanitizer
 mkdir -p "$work/memcheck"
 if ((dry_run)); then
   $summary uncovered "$work/memcheck_tests.txt" "$work"/shard_*.xml | tee -a "$report"
   memcheck_status=${PIPESTATUS[0]}
-  echo "    would run: compute-sanitizer --tool memcheck --leak-check full --error-exitcode 99 $tests_bin --gtest_filter=TEST" | tee -a "$report"
-  head -n 3 "$work/memcheck_tests.txt" | sed 's/^/      e.g. /' | tee -a "$report"
+  echo "    would run: $sanitizer --tool memcheck --leak-check full --error-exitcode 99 $tests_bin --gtest_filter=TEST" | tee -a "$report"
+  head -n 2 "$work/memcheck_tests.txt" | cut -c1-200 | sed 's/^/      e.g. --gtest_filter=/' | tee -a "$report"
   cp "$work/memcheck_tests.txt" "$report_dir/memcheck.log"
 else
   run_for "${budget[memcheck]}" xargs -a "$work/memcheck_tests.txt" -P "$memcheck_parallel" -I{} bash -c 'memcheck_one "$1"' _ {}
   for f in "$work"/memcheck/*.log; do echo "#### $(basename "$f")"; cat "$f"; done >"$report_dir/memcheck.log"
   trim "$report_dir/memcheck.log"
   ran=$(ls "$work"/memcheck/*.log 2>/dev/null | wc -l)
-  echo "ran $ran of $selected" | tee -a "$report"
+  echo "processes started: $ran of $batches (the rest did not fit the budget)" | tee -a "$report"
   $summary memcheck "$work"/memcheck/*.log | tee -a "$report"
   memcheck_status=${PIPESTATUS[0]}
 fi
@@ -194,11 +221,12 @@ if ((dry_run)); then
   cp benchmarks/RESULTS.md "$results"
 else
   devices=cuda
-  bench_args=(--benchmark_min_time=0.05 --benchmark_repetitions=3)
+  # ~550 GPU benchmarks: three short repetitions each fit about 50 s.
+  bench_args=(--benchmark_min_time=0.02 --benchmark_repetitions=3)
   results=benchmarks/RESULTS.md
 fi
 bench_left() { echo $((budget[bench] - (SECONDS - step_started))); }
-run_for $(($(bench_left) - 30)) "$build/benchmarks/cudl_bench" --devices="$devices" "${bench_args[@]}" \
+run_for $(($(bench_left) - 35)) "$build/benchmarks/cudl_bench" --devices="$devices" "${bench_args[@]}" \
   --benchmark_report_aggregates_only=true --benchmark_out="$report_dir/cudl_bench.json" --benchmark_out_format=json \
   >"$work/bench.log" 2>&1
 bench_status=$?
@@ -209,8 +237,11 @@ if python3 -c "import torch" 2>/dev/null; then
 else
   echo "torch not importable: no PyTorch peers" | tee -a "$report"
 fi
-python3 benchmarks/make_results.py "${results_args[@]}" 2>&1 | tee -a "$report"
-cp "$results" "$report_dir/RESULTS.md"
+if ((bench_status == 0)); then  # a stopped cudl_bench leaves its JSON unfinished
+  python3 benchmarks/make_results.py "${results_args[@]}" 2>&1 | tee -a "$report"
+  cp "$results" "$report_dir/RESULTS.md"
+fi
+tail -n 5 "$work/bench.log" | sed 's/^/    /' >>"$report"
 echo "cudl_bench exit status $bench_status; $(grep -c '"name"' "$report_dir/cudl_bench.json" 2>/dev/null || echo 0) entries" | tee -a "$report"
 if ((bench_status == 0)); then end ok; else end "FAILED (exit $bench_status)"; failed+=(bench); fi
 
