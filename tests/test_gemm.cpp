@@ -72,12 +72,12 @@ void expect_conflict_free_cover() {
     }
 }
 
-TEST(CudaGemmPlan, SubTilesCoverTheTileWithoutBankConflicts) {
+TEST(TiledGemmPlan, SubTilesCoverTheTileWithoutBankConflicts) {
   expect_conflict_free_cover<64>();
   expect_conflict_free_cover<128>();
 }
 
-TEST(CudaGemmPlan, SplitKOnlyWhenTilesLeaveSmsIdleAndSlicesCoverK) {
+TEST(TiledGemmPlan, SplitKOnlyWhenTilesLeaveSmsIdleAndSlicesCoverK) {
   constexpr int sms = 132;
   EXPECT_EQ(cuda::split_k_plan(1024, 4096, sms).splits, 1);  // 4096^3: 1024 tiles
   EXPECT_EQ(cuda::split_k_plan(28, 100, sms).splits, 1);     // too shallow to cut
