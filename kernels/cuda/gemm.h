@@ -1,6 +1,8 @@
 // Row-major single-precision GEMM on the GPU, with the interface of the CPU one
 // (kernels/cpu/gemm.h): C = alpha * op(A) * op(B) + beta * C, op(A) M x K,
-// op(B) K x N; queued on `stream`. beta == 0 never reads C.
+// op(B) K x N; queued on `stream`, which must be the current device's cudl stream
+// (cuda::stream): split-K takes its workspace from the stream-ordered caching
+// allocator. beta == 0 never reads C.
 #pragma once
 
 #include <cuda_runtime.h>
