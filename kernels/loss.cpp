@@ -52,7 +52,8 @@ LossResult compute_loss(LossKind kind, const Tensor& x, const Tensor& y, Impl im
   if (device.is_cpu() && has_labels(kind)) check_host_labels(kind, y, x.size(1));
 #if CUDL_WITH_CUDA
   // Device labels are checked by the kernels and reported at the next sync point.
-  const cuda::BadLabel on_bad_label = [kind, classes = x.size(1)](std::int64_t row, std::int64_t label) {
+  const cuda::BadLabel on_bad_label = [kind, classes = has_labels(kind) ? x.size(1) : 0](std::int64_t row,
+                                                                                         std::int64_t label) {
     throw_bad_label(kind, row, label, classes);
   };
 #endif
