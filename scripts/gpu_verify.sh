@@ -16,7 +16,9 @@
 #   scripts/gpu_verify.sh             on the GPU machine: device tool `run` with carry [".gpu-deps"],
 #                                     command: scripts/gpu_verify.sh, timeout_s 600
 #   scripts/gpu_verify.sh --dry-run   here, without a GPU: the same steps on the CPU build
-#                                     (build/cpu), sanitizer and GPU benchmarks shown, not run
+#                                     (build/cpu), sanitizer and GPU benchmarks shown, not run;
+#                                     DRY_RUN_BUILD=build/cuda rehearses on a configured CUDA
+#                                     build instead (its CPU paths, GPU tests skipped)
 # Output (at most 8 files, each trimmed to 8 MiB): $OUT when set, else build/gpu-report:
 #   report.md build.log tests.log memcheck.log cudl_bench.json torch.json RESULTS.md
 set -uo pipefail
@@ -42,7 +44,7 @@ memcheck_per_test=20 memcheck_parallel=8 test_shards=8
 
 time_scale=1
 if ((dry_run)); then
-  build=build/cpu
+  build=${DRY_RUN_BUILD:-build/cpu}
   jobs=$((cores < 2 ? 1 : 2))
   test_shards=2
   time_scale=6
@@ -127,7 +129,8 @@ end ok
 # ---- build ----
 begin build
 if ((dry_run)); then
-  configure=(cmake -S . -B "$build" -DCUDL_CUDA=OFF -DCMAKE_BUILD_TYPE=Release)
+  configure=(cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release)
+  [[ -n ${DRY_RUN_BUILD:-} ]] || configure+=(-DCUDL_CUDA=OFF)
 else
   configure=(cmake -S . -B "$build" -DCUDL_CUDA=ON -DCMAKE_BUILD_TYPE=Release)
   # No system cuDNN: take PyTorch's (the nvidia-cudnn wheel has headers and libcudnn.so.9).
