@@ -87,7 +87,10 @@ std::string describe(Device device) {
 
 void synchronize(Device device) {
 #if CUDL_WITH_CUDA
-  if (device.is_cuda()) CUDL_CUDA_CALL(cudaStreamSynchronize(cuda::stream(device.index)));
+  if (device.is_cuda()) {
+    CUDL_CUDA_CALL(cudaStreamSynchronize(cuda::stream(device.index)));
+    cuda::context(device.index).run_deferred_checks(false);  // all complete now
+  }
 #endif
 }
 
@@ -100,9 +103,18 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 #if CUDL_WITH_CUDA
   const Device on = dst_device.is_cuda() ? dst_device : src_device;
   cudaStream_t stream = cuda::stream(on.index);
+  const bool across_gpus = dst_device.is_cuda() && src_device.is_cuda() && dst_device.index != src_device.index;
+  // Between two GPUs the copy runs on the destination's stream: it must first wait for
+  // the work that writes the source, and the source's later work (which may reuse the
+  // source's memory) must wait for the copy.
+  if (across_gpus) cuda::context(src_device.index).order_before(cuda::context(dst_device.index));
   CUDL_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream));
+  if (across_gpus) cuda::context(dst_device.index).order_before(cuda::context(src_device.index));
   // The host may read or free its side as soon as we return.
-  if (dst_device.is_cpu() || src_device.is_cpu()) CUDL_CUDA_CALL(cudaStreamSynchronize(stream));
+  if (dst_device.is_cpu() || src_device.is_cpu()) {
+    CUDL_CUDA_CALL(cudaStreamSynchronize(stream));
+    cuda::context(on.index).run_deferred_checks(false);  // a sync point: raise what the device flagged
+  }
 #else
   detail::throw_error("copy: cudl was built without CUDA");
 #endif

@@ -4,7 +4,7 @@ namespace cudl {
 
 namespace {
 
-// t[i] = offset + scale * (element i's standard draw), from a fresh range of gen's counters.
+// t[i] = shift_scaled(offset, scale, element i's standard draw), from a fresh range of gen's counters.
 template <Draw D>
 void fill_scaled(const char* op, Tensor& t, Generator& gen, float offset, float scale) {
   CUDL_CHECK(t.dtype() == DType::F32, op, ": expected a float32 tensor, got ", t.str());
@@ -18,7 +18,7 @@ void fill_scaled(const char* op, Tensor& t, Generator& gen, float offset, float 
     return;
   }
 #pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) p[i] = offset + scale * standard_draw<D>(gen.seed(), base, i);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = shift_scaled(offset, scale, standard_draw<D>(gen.seed(), base, i));
 }
 
 }  // namespace

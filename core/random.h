@@ -26,9 +26,21 @@ CUDL_HOST_DEVICE float standard_draw(std::uint64_t seed, std::uint64_t base_bloc
     return philox_normal(seed, base_block, i);
 }
 
+// offset + scale * draw with the product and the sum each rounded, on every device: nvcc
+// would fuse the two into one FMA (a single rounding) and a GPU fill would then differ
+// from the CPU's in the last bit of about every other value. The host needs no
+// intrinsic: x86-64 without -mfma has no fused instruction to contract into.
+CUDL_HOST_DEVICE float shift_scaled(float offset, float scale, float draw) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(offset, __fmul_rn(scale, draw));
+#else
+  return offset + scale * draw;
+#endif
+}
+
 #if CUDL_WITH_CUDA
 namespace cuda {
-// dst[i] = offset + scale * standard_draw<draw>(seed, base_block, i) for i < n.
+// dst[i] = shift_scaled(offset, scale, standard_draw<draw>(seed, base_block, i)) for i < n.
 void fill_random(int device, float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base_block, Draw draw,
                  float offset, float scale);
 }  // namespace cuda

@@ -35,15 +35,19 @@ inline Conv2dGeometry conv2d_geometry(const Shape& x_shape, const Shape& w_shape
 // Calls tap(i, j, oh, ow) for every kernel tap (i, j) and output pixel (oh, ow) that read
 // input pixel (ih, iw), i.e. oh*stride - pad + i == ih and likewise for w. The dx gathers
 // (CPU naive, CUDA naive and col2im) share it, so they visit the same taps in the same order.
-template <typename Tap>
-CUDL_HOST_DEVICE void for_each_covering_tap(const Conv2dGeometry& g, std::int64_t ih, std::int64_t iw, Tap tap) {
-  for (std::int64_t i = 0; i < g.kh; ++i) {
-    const std::int64_t th = ih + g.pad - i;
-    if (th < 0 || th % g.stride != 0 || th / g.stride >= g.oh) continue;
-    for (std::int64_t j = 0; j < g.kw; ++j) {
-      const std::int64_t tw = iw + g.pad - j;
-      if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.ow) continue;
-      tap(i, j, th / g.stride, tw / g.stride);
+// Index: the signed type of the arithmetic (col2im uses int when the sizes fit: a GPU's
+// 64-bit division is a long instruction sequence).
+template <typename Index = std::int64_t, typename Tap>
+CUDL_HOST_DEVICE void for_each_covering_tap(const Conv2dGeometry& g, Index ih, Index iw, Tap tap) {
+  const Index kh = Index(g.kh), kw = Index(g.kw), pad = Index(g.pad), stride = Index(g.stride);
+  const Index oh = Index(g.oh), ow = Index(g.ow);
+  for (Index i = 0; i < kh; ++i) {
+    const Index th = ih + pad - i;
+    if (th < 0 || th % stride != 0 || th / stride >= oh) continue;
+    for (Index j = 0; j < kw; ++j) {
+      const Index tw = iw + pad - j;
+      if (tw < 0 || tw % stride != 0 || tw / stride >= ow) continue;
+      tap(i, j, th / stride, tw / stride);
     }
   }
 }

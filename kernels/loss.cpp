@@ -50,17 +50,22 @@ LossResult compute_loss(LossKind kind, const Tensor& x, const Tensor& y, Impl im
   LossResult r{Tensor::empty({1}, DType::F32, device), Tensor::empty(x.shape(), DType::F32, device)};
   const Variant variant = resolve_variant(op, device, impl);
   if (device.is_cpu() && has_labels(kind)) check_host_labels(kind, y, x.size(1));
-  std::int64_t bad_row = -1;
+#if CUDL_WITH_CUDA
+  // Device labels are checked by the kernels and reported at the next sync point.
+  const cuda::BadLabel on_bad_label = [kind, classes = has_labels(kind) ? x.size(1) : 0](std::int64_t row,
+                                                                                         std::int64_t label) {
+    throw_bad_label(kind, row, label, classes);
+  };
+#endif
   switch (variant) {
     case Variant::CpuNaive: cpu::loss_naive(kind, x, y, r.loss, r.dx); break;
     case Variant::CpuFast: cpu::loss_omp(kind, x, y, r.loss, r.dx); break;
 #if CUDL_WITH_CUDA
-    case Variant::CudaNaive: bad_row = cuda::loss_naive(kind, x, y, r.loss, r.dx); break;
-    case Variant::CudaFast: bad_row = cuda::loss_fused(kind, x, y, r.loss, r.dx); break;
+    case Variant::CudaNaive: cuda::loss_naive(kind, x, y, r.loss, r.dx, on_bad_label); break;
+    case Variant::CudaFast: cuda::loss_fused(kind, x, y, r.loss, r.dx, on_bad_label); break;
 #endif
     default: throw_no_impl(op, device, impl);
   }
-  if (bad_row >= 0) throw_bad_label(kind, bad_row, y.slice(bad_row, bad_row + 1).to_vector_i64()[0], x.size(1));
   return r;
 }
 

@@ -28,7 +28,7 @@ PoolPieces pieces_for(Device device, Impl impl) {
   if (device.is_cuda() && (impl == Impl::Fast || impl == Impl::Auto))
     return {cuda::max_pool2d_forward_gather, cuda::max_pool2d_backward_gather};
   if (device.is_cuda() && impl == Impl::Vendor)
-    return {cuda::max_pool2d_forward_cudnn, cuda::max_pool2d_backward_cudnn};
+    return {cuda::max_pool2d_forward_cudnn, cuda::max_pool2d_backward_gather};  // no cuDNN backward: see its header
 #endif
   throw_no_impl("max_pool2d", device, impl);
 }

@@ -159,10 +159,11 @@ double sum_of_squares(const std::vector<const Tensor*>& tensors, Impl impl) {
     return sum;
   }
 #if CUDL_WITH_CUDA
-  // The accumulator is one double; Tensor has no float64, so 8 bytes as int64.
-  Tensor sum = Tensor::zeros({1}, DType::I64, device);
-  double* accumulator = reinterpret_cast<double*>(sum.data<std::int64_t>());
-  for (const Tensor* t : tensors) cuda::accumulate_sum_of_squares(device.index, t->data<float>(), t->numel(), accumulator);
+  // The sum is one double; Tensor has no float64, so 8 bytes as int64.
+  Tensor sum = Tensor::empty({1}, DType::I64, device);
+  std::vector<cuda::FloatSpan> arrays;
+  for (const Tensor* t : tensors) arrays.push_back({t->data<float>(), t->numel()});
+  cuda::sum_of_squares(device.index, arrays, reinterpret_cast<double*>(sum.data<std::int64_t>()));
   return std::bit_cast<double>(sum.to_vector_i64().front());
 #else
   throw_no_impl("sum_of_squares", device, impl);

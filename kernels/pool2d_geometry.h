@@ -21,9 +21,9 @@ inline Pool2dGeometry pool2d_geometry(const Shape& x_shape, const Pool2dParams& 
 }
 
 // Offset in its plane of the first maximum of window (oh, ow) in row-major window
-// order, shared by the CPU and CUDA kernels so that ties (and NaNs, which never
-// win) go the same way on both. KH/KW of 0 mean "the size from g", known only at
-// run time.
+// order, shared by the CPU and CUDA kernels so that ties go the same way on both.
+// A NaN propagates as in PyTorch (and cuDNN's CUDNN_PROPAGATE_NAN): the window's last
+// NaN wins, wherever it lies. KH/KW of 0 mean "the size from g", known only at run time.
 template <int KH, int KW>
 CUDL_HOST_DEVICE std::int64_t window_argmax(const float* plane, const Pool2dGeometry& g, std::int64_t oh,
                                             std::int64_t ow) {
@@ -34,7 +34,7 @@ CUDL_HOST_DEVICE std::int64_t window_argmax(const float* plane, const Pool2dGeom
     for (std::int64_t j = 0; j < kw; ++j) {
       const std::int64_t idx = (oh * g.stride + i) * g.w + ow * g.stride + j;
       const float v = plane[idx];
-      if (v > best_value) best = idx, best_value = v;
+      if (v > best_value || v != v) best = idx, best_value = v;  // v != v: NaN
     }
   return best;
 }

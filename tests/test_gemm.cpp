@@ -1,8 +1,10 @@
 // Our CUDA SGEMM (kernels/cuda/gemm.h) against the CPU reference GEMM.
+#include <algorithm>
 #include <array>
 
 #include "core/random.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cuda/gemm_plan.h"  // plain C++: checked here without a GPU
 #include "tests/test_util.h"
 #if CUDL_WITH_CUDA
 #include "core/cuda/context.h"
@@ -42,8 +44,53 @@ double gemm_error(const GemmProblem& p, bool ta, bool tb, float alpha, float bet
 
 const std::vector<std::array<std::int64_t, 4>> kProblems = {
     {1, 1, 1, 0},    {7, 5, 3, 0},       {64, 64, 8, 0},    {65, 129, 17, 0}, {128, 128, 8, 0},
-    {130, 67, 200, 1}, {257, 31, 513, 3}, {33, 300, 9, 4},  {500, 260, 64, 0}, {3, 2, 1000, 2}};
+    {130, 67, 200, 1}, {257, 31, 513, 3}, {33, 300, 9, 4},  {500, 260, 64, 0}, {3, 2, 1000, 2},
+    // Few tiles, deep K: split-K (kernels/cuda/gemm_plan.h), aligned and not.
+    {64, 64, 4096, 0}, {100, 200, 3000, 1}};
 #endif
+
+// The tiled kernel's thread layout: a thread's 8 rows (columns) are sub_tile_offset(t, 0..7);
+// together the threads must cover the tile once, and each wavefront of a 16-byte shared
+// load (8 consecutive threads) must touch every 16-byte bank group once: no conflict.
+template <int EXTENT>
+void expect_conflict_free_cover() {
+  constexpr int threads = EXTENT / 8;
+  std::vector<int> hits(EXTENT, 0);
+  for (int t = 0; t < threads; ++t)
+    for (int q = 0; q < 8; ++q) ++hits[cuda::sub_tile_offset<EXTENT>(t, q)];
+  EXPECT_EQ(hits, std::vector<int>(EXTENT, 1)) << "extent " << EXTENT;
+  for (int half = 0; half < 2; ++half)
+    for (int first = 0; first + 8 <= threads; first += 8) {
+      std::vector<int> groups;
+      for (int t = first; t < first + 8; ++t) {
+        const int offset = cuda::sub_tile_offset<EXTENT>(t, 4 * half);
+        EXPECT_EQ(offset % 4, 0) << "16-byte aligned";
+        groups.push_back(offset / 4 % 8);
+      }
+      std::sort(groups.begin(), groups.end());
+      EXPECT_EQ(groups, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7})) << "extent " << EXTENT << " threads " << first;
+    }
+}
+
+TEST(TiledGemmPlan, SubTilesCoverTheTileWithoutBankConflicts) {
+  expect_conflict_free_cover<64>();
+  expect_conflict_free_cover<128>();
+}
+
+TEST(TiledGemmPlan, SplitKOnlyWhenTilesLeaveSmsIdleAndSlicesCoverK) {
+  constexpr int sms = 132;
+  EXPECT_EQ(cuda::split_k_plan(1024, 4096, sms).splits, 1);  // 4096^3: 1024 tiles
+  EXPECT_EQ(cuda::split_k_plan(28, 100, sms).splits, 1);     // too shallow to cut
+  for (long long blocks : {1, 4, 28, 131})
+    for (long long k : {128, 129, 1000, 4096, 100000}) {
+      const cuda::SplitK plan = cuda::split_k_plan(blocks, k, sms);
+      EXPECT_GE(plan.splits, 2) << blocks << " blocks, k " << k;
+      EXPECT_LE(plan.splits, 16);
+      EXPECT_EQ(plan.k_per_split % 8, 0);
+      EXPECT_GE(static_cast<long long>(plan.splits) * plan.k_per_split, k) << "slices cover k";
+      EXPECT_LT(static_cast<long long>(plan.splits - 1) * plan.k_per_split, k) << "no empty slice";
+    }
+}
 
 TEST(CudaGemm, TiledAndNaiveMatchCpuForOddSizesAndAllTransposes) {
   CUDL_REQUIRE_CUDA();

@@ -341,6 +341,18 @@ TEST(ClipGradNorm, CudaMatchesCpu) {
   EXPECT_LE(test::relative_error(d2.grad(), c2.grad()), 1e-6);
 }
 
+TEST(ClipGradNorm, CudaSumIsTheSameOnEveryRun) {
+  CUDL_REQUIRE_CUDA();
+  Generator gen(4);
+  // Enough elements for the most partial blocks per tensor, plus an empty and a tiny tensor.
+  Tensor big = randn({3 << 20}, gen, Device::cuda()), empty = Tensor::empty({0}, DType::F32, Device::cuda()),
+         tiny = randn({3}, gen, Device::cuda());
+  const double first = sum_of_squares({&big, &empty, &tiny});
+  for (int run = 0; run < 5; ++run) EXPECT_EQ(sum_of_squares({&big, &empty, &tiny}), first) << "run " << run;
+  const Tensor big_cpu = big.to(Device::cpu()), tiny_cpu = tiny.to(Device::cpu());
+  EXPECT_NEAR(first, sum_of_squares({&big_cpu, &tiny_cpu}), 1e-9 * first);
+}
+
 TEST(Optimizer, CudaStepsMatchCpu) {
   CUDL_REQUIRE_CUDA();
   for (const char* name : kOptimizers) {

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -27,6 +29,29 @@ TEST(MaxPool2d, Cs231nNotebookForwardOnEveryImplementation) {
   }
 }
 
+// A NaN propagates: the window's output is NaN and its last NaN takes the gradient, as in
+// PyTorch's kernels, wherever the NaN lies in the window (cuDNN's forward agrees).
+TEST(MaxPool2d, NaNsPropagateAndTheLastNaNTakesTheGradient) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor dout = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {1, 1, 2, 2});
+  struct Case {
+    std::vector<float> x, dx;
+  };
+  const Case cases[] = {
+      {{nan, 1, 2, 3, 4, 5, 6, 7, nan}, {1, 0, 0, 0, 0, 2, 0, 3, 4}},  // a NaN last in its window wins
+      {{nan, 1, 2, 3, nan, 5, 6, 7, nan}, {0, 0, 0, 0, 6, 0, 0, 0, 4}},
+  };
+  for (const Case& c : cases) {
+    const Tensor x = Tensor::from_vector(c.x, {1, 1, 3, 3});
+    for (const Implementation& impl : usable_implementations("max_pool2d")) {
+      const Device d = device_of(impl);
+      const std::vector<float> out = max_pool2d_forward(x.to(d), {2, 2, 1}, impl.impl).to_vector();
+      EXPECT_TRUE(std::isnan(out[0]) && std::isnan(out[3])) << impl.name;
+      EXPECT_EQ(max_pool2d_backward(dout.to(d), x.to(d), {2, 2, 1}, impl.impl).to_vector(), c.dx) << impl.name;
+    }
+  }
+}
+
 // Ties go to the first maximum in row-major window order (PyTorch's rule).
 TEST(MaxPool2d, TiesRouteToTheFirstMaximum) {
   // One 3x3 window of equal values except a smaller corner, pooled 2x2 stride 1:
@@ -35,7 +60,6 @@ TEST(MaxPool2d, TiesRouteToTheFirstMaximum) {
   Tensor dout = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {1, 1, 2, 2});
   const std::vector<float> expected = {1, 2, 0, 3, 4, 0, 0, 0, 0};
   for (const Implementation& impl : usable_implementations("max_pool2d")) {
-    if (impl.name == "cudnn") continue;  // cuDNN has its own tie rule
     const Device d = device_of(impl);
     EXPECT_EQ(max_pool2d_backward(dout.to(d), x.to(d), {2, 2, 1}, impl.impl).to_vector(), expected) << impl.name;
   }

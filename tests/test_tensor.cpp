@@ -80,4 +80,10 @@ TEST(Philox, SameNumbersOnCpuAndCuda) {
   EXPECT_EQ(cpu_u.to_vector(), gpu_u.to_vector());  // uniform bits are exact
   EXPECT_LT(test::relative_error(gpu_n, cpu_n), 1e-6);
   EXPECT_EQ(cpu_gen.offset(), gpu_gen.offset());
+  // A shifted and scaled fill (as layer initialisation does) must not be fused into an
+  // FMA on the GPU: it would round once where the CPU rounds twice.
+  Tensor cpu_w = Tensor::empty({4099}), gpu_w = Tensor::empty({4099}, DType::F32, Device::cuda());
+  fill_uniform(cpu_w, cpu_gen, -0.19245f, 0.19245f);
+  fill_uniform(gpu_w, gpu_gen, -0.19245f, 0.19245f);
+  EXPECT_EQ(cpu_w.to_vector(), gpu_w.to_vector());
 }

@@ -74,6 +74,20 @@ def sdpa_backends(device):
                 ("torch_math", lambda: ctx(enable_flash=False, enable_math=True, enable_mem_efficient=False))]
 
 
+# Timed on the GPU only (too slow for 2 CPU threads): the registry's large GEMM and conv
+# cases and the training shapes, the ones gemm_tiled's targets are stated against.
+GPU_CASES = [
+    ("linear", {"x": [4096, 4096], "w": [4096, 4096], "b": [4096]}, {},
+     lambda t, a: F.linear(t["x"], t["w"], t["b"])),
+    ("linear", {"x": [128, 784], "w": [100, 784], "b": [100]}, {},
+     lambda t, a: F.linear(t["x"], t["w"], t["b"])),
+    ("conv2d", {"x": [64, 64, 56, 56], "w": [64, 64, 3, 3], "b": [64]}, {"stride": 1, "pad": 1},
+     lambda t, a: F.conv2d(t["x"], t["w"], t["b"], stride=a["stride"], padding=a["pad"])),
+    ("max_pool2d", {"x": [64, 64, 112, 112]}, {"kernel": 2, "stride": 2},
+     lambda t, a: F.max_pool2d(t["x"], a["kernel"], a["stride"])),
+]
+
+
 def timed(fn, sync, min_time, repetitions):
     """Median over `repetitions` of the mean time of a batch lasting at least `min_time`."""
     fn()
@@ -97,7 +111,7 @@ def measure(device, min_time, repetitions):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     gen = torch.Generator().manual_seed(0)
     results = []
-    for op, shapes, attrs, build in CASES:
+    for op, shapes, attrs, build in CASES + (GPU_CASES if device == "cuda" else []):
         tensors = {name: torch.randn(shape, generator=gen).to(device).requires_grad_()
                    for name, shape in shapes.items()}
         if op == "scaled_dot_product_attention":

@@ -7,7 +7,7 @@ namespace cudl::cuda {
 template <Draw D>
 __global__ void fill_random_kernel(float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base, float offset,
                                    float scale) {
-  CUDL_GRID_STRIDE_LOOP(i, n) dst[i] = offset + scale * standard_draw<D>(seed, base, i);
+  CUDL_GRID_STRIDE_LOOP(i, n) dst[i] = shift_scaled(offset, scale, standard_draw<D>(seed, base, i));
 }
 
 void fill_random(int device, float* dst, std::int64_t n, std::uint64_t seed, std::uint64_t base_block, Draw draw,

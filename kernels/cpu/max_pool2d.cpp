@@ -1,6 +1,7 @@
 #include "kernels/cpu/max_pool2d.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/pool2d_geometry.h"
@@ -20,7 +21,10 @@ void max_pool2d_forward_naive(const Tensor& x, const Pool2dParams& p, Tensor& ou
         const float* window = px + (plane * g.h + oh * g.stride) * g.w + ow * g.stride;
         float best = window[0];
         for (int64_t i = 0; i < g.kh; ++i)
-          for (int64_t j = 0; j < g.kw; ++j) best = std::max(best, window[i * g.w + j]);
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const float v = window[i * g.w + j];
+            if (v > best || std::isnan(v)) best = v;  // a NaN propagates
+          }
         po[(plane * g.oh + oh) * g.ow + ow] = best;
       }
 }
@@ -33,12 +37,13 @@ void max_pool2d_backward_naive(const Tensor& dout, const Tensor& x, const Pool2d
   for (int64_t plane = 0; plane < g.planes; ++plane)
     for (int64_t oh = 0; oh < g.oh; ++oh)
       for (int64_t ow = 0; ow < g.ow; ++ow) {
-        // Strictly greater: the first maximum in row-major order wins ties.
+        // Strictly greater: the first maximum in row-major order wins ties; the last NaN
+        // wins over everything (PyTorch's rule).
         int64_t best = (plane * g.h + oh * g.stride) * g.w + ow * g.stride;
         for (int64_t i = 0; i < g.kh; ++i)
           for (int64_t j = 0; j < g.kw; ++j) {
             const int64_t idx = (plane * g.h + oh * g.stride + i) * g.w + ow * g.stride + j;
-            if (px[idx] > px[best]) best = idx;
+            if (px[idx] > px[best] || std::isnan(px[idx])) best = idx;
           }
         pdx[best] += pg[(plane * g.oh + oh) * g.ow + ow];
       }

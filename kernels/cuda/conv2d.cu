@@ -71,15 +71,32 @@ __global__ void conv2d_backward_weight_naive_kernel(const float* dout, const flo
 }
 
 // ---- bias ----
-// One block per channel: its threads stride over the channel's N*OH*OW values,
-// then a block reduction adds their partial sums.
+// In two stages with no atomics (the same sums on every run): a 2-D grid, blocks along
+// x splitting the images and along y the channels, leaves per-block partial sums; then a
+// warp per channel adds them in order. A block's threads form rows of `lanes` threads
+// (lanes covering one image's OH*OW values) so no element needs a division.
 constexpr int kBiasThreads = 256;
-__global__ void channel_sum_kernel(const float* dout, float* db, long long n, long long f, long long hw) {
-  const long long k = blockIdx.x;
+__global__ void channel_partial_sum_kernel(const float* __restrict__ dout, float* __restrict__ partial, int n, int f,
+                                           int hw, int lanes) {
+  const int k = blockIdx.y, rows = kBiasThreads / lanes;
+  const int lane = threadIdx.x % lanes, row = threadIdx.x / lanes;
   float sum = 0.0f;
-  for (long long idx = threadIdx.x; idx < n * hw; idx += blockDim.x) sum += dout[(idx / hw * f + k) * hw + idx % hw];
+  for (int image = blockIdx.x * rows + row; image < n; image += gridDim.x * rows) {
+    const float* plane = dout + (static_cast<long long>(image) * f + k) * hw;
+    for (int p = lane; p < hw; p += lanes) sum += plane[p];
+  }
   sum = block_reduce(sum, Sum{}, 0.0f);
-  if (threadIdx.x == 0) db[k] = sum;
+  if (threadIdx.x == 0) partial[k * gridDim.x + blockIdx.x] = sum;
+}
+
+__global__ void channel_sum_partials_kernel(const float* __restrict__ partial, int parts, int f, float* __restrict__ db) {
+  using G = RowGroup<false>;  // a warp per channel
+  for (long long k = G::first_row(); k < f; k += G::row_stride()) {
+    float sum = 0.0f;
+    for (int i = G::rank(); i < parts; i += G::size()) sum += partial[k * parts + i];
+    sum = G::reduce(sum, Sum{}, 0.0f);
+    if (G::rank() == 0) db[k] = sum;
+  }
 }
 
 __global__ void add_channel_bias_kernel(float* out, const float* b, long long count, long long f, long long hw) {
@@ -87,30 +104,70 @@ __global__ void add_channel_bias_kernel(float* out, const float* b, long long co
 }
 
 // ---- im2col / col2im over a chunk of images ----
+// Index: unsigned int when the chunk's element counts fit (they nearly always do: the
+// column buffer is at most 256 MB), else long long; each element's coordinates come from
+// one chain of divisions by the sizes, in that type.
 // cols [images, C*KH*KW, OH*OW]: row (c, i, j), column (oh, ow).
-__global__ void im2col_kernel(const float* x, float* cols, long long images, G g) {
-  const long long ohw = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  CUDL_GRID_STRIDE_LOOP(idx, images * rows * ohw) {
-    const long long pos = idx % ohw, row = idx / ohw % rows, n = idx / (ohw * rows);
-    const long long j = row % g.kw, i = row / g.kw % g.kh, c = row / (g.kw * g.kh);
-    const long long ih = pos / g.ow * g.stride - g.pad + i, iw = pos % g.ow * g.stride - g.pad + j;
-    cols[idx] = (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) ? x[((n * g.c + c) * g.h + ih) * g.w + iw] : 0.0f;
+template <typename Index>
+__global__ void im2col_kernel(const float* __restrict__ x, float* __restrict__ cols, Index total, G geometry) {
+  const Index ow = Index(geometry.ow), oh = Index(geometry.oh), kw = Index(geometry.kw), kh = Index(geometry.kh);
+  const Index c = Index(geometry.c), h = Index(geometry.h), w = Index(geometry.w);
+  const Index stride = Index(geometry.stride), pad = Index(geometry.pad);
+  CUDL_GRID_STRIDE_LOOP_AS(Index, idx, total) {
+    Index rest = idx;
+    const Index col_w = rest % ow; rest /= ow;
+    const Index col_h = rest % oh; rest /= oh;
+    const Index j = rest % kw; rest /= kw;
+    const Index i = rest % kh; rest /= kh;
+    const Index channel = rest % c, image = rest / c;
+    // Index is unsigned: a row or column above the image (in the padding) wraps around
+    // to a huge value and fails the "< h" test like one below it.
+    const Index ih = col_h * stride + i - pad, iw = col_w * stride + j - pad;
+    cols[idx] = (ih < h && iw < w) ? x[((image * c + channel) * h + ih) * w + iw] : 0.0f;
   }
 }
 
 // The adjoint of im2col, as a gather: each dx element sums the column entries
 // that read its pixel, so no two threads write the same address.
-__global__ void col2im_kernel(const float* cols, float* dx, long long images, G g) {
-  const long long ohw = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  CUDL_GRID_STRIDE_LOOP(idx, images * g.c * g.h * g.w) {
-    const long long iw = idx % g.w, ih = idx / g.w % g.h, c = idx / (g.w * g.h) % g.c, n = idx / (g.w * g.h * g.c);
-    const float* image_cols = cols + n * rows * ohw;
+template <typename Index>
+__global__ void col2im_kernel(const float* __restrict__ cols, float* __restrict__ dx, Index total, G geometry) {
+  using Signed = std::make_signed_t<Index>;
+  const Index w = Index(geometry.w), h = Index(geometry.h), c = Index(geometry.c);
+  const Index kh = Index(geometry.kh), kw = Index(geometry.kw), ohw = Index(geometry.oh * geometry.ow);
+  const Index ow = Index(geometry.ow), rows = c * kh * kw;
+  CUDL_GRID_STRIDE_LOOP_AS(Index, idx, total) {
+    Index rest = idx;
+    const Index iw = rest % w; rest /= w;
+    const Index ih = rest % h; rest /= h;
+    const Index channel = rest % c, image = rest / c;
+    const float* image_cols = cols + image * rows * ohw;
     float sum = 0.0f;
-    for_each_covering_tap(g, ih, iw, [&](long long i, long long j, long long oh, long long ow) {
-      sum += image_cols[((c * g.kh + i) * g.kw + j) * ohw + oh * g.ow + ow];
+    for_each_covering_tap<Signed>(geometry, Signed(ih), Signed(iw), [&](Signed i, Signed j, Signed oh_, Signed ow_) {
+      sum += image_cols[((channel * kh + Index(i)) * kw + Index(j)) * ohw + Index(oh_) * ow + Index(ow_)];
     });
     dx[idx] = sum;
   }
+}
+
+bool fits_32_bits(long long count) { return count <= 0x7fffffffLL; }
+
+// im2col of `images` images starting at x, in 32-bit arithmetic when it fits.
+void launch_im2col(const float* x, float* cols, long long images, const G& g, cudaStream_t s) {
+  const long long total = images * g.c * g.kh * g.kw * g.oh * g.ow;
+  if (fits_32_bits(total) && fits_32_bits(images * g.c * g.h * g.w))
+    im2col_kernel<unsigned><<<grid_for(total), 256, 0, s>>>(x, cols, static_cast<unsigned>(total), g);
+  else
+    im2col_kernel<unsigned long long><<<grid_for(total), 256, 0, s>>>(x, cols, static_cast<unsigned long long>(total), g);
+  CUDL_CUDA_CALL(cudaGetLastError());
+}
+
+void launch_col2im(const float* cols, float* dx, long long images, const G& g, cudaStream_t s) {
+  const long long total = images * g.c * g.h * g.w;
+  if (fits_32_bits(total) && fits_32_bits(images * g.c * g.kh * g.kw * g.oh * g.ow))
+    col2im_kernel<unsigned><<<grid_for(total), 256, 0, s>>>(cols, dx, static_cast<unsigned>(total), g);
+  else
+    col2im_kernel<unsigned long long><<<grid_for(total), 256, 0, s>>>(cols, dx, static_cast<unsigned long long>(total), g);
+  CUDL_CUDA_CALL(cudaGetLastError());
 }
 
 // dw (+)= the sum over `images` of the per-image partial dw's laid out [images, size].
@@ -123,11 +180,11 @@ __global__ void sum_images_kernel(const float* partial, float* dw, long long ima
 }
 
 // Images per chunk, so that the column buffer (and dw's per-image partials) stay
-// within 256 MB.
+// within 256 MB, and a chunk's images x groups products fit one batched launch.
 long long images_per_chunk(const G& g) {
   constexpr long long budget = 256LL << 20;
   const long long per_image = 4 * std::max(g.c * g.kh * g.kw * g.oh * g.ow, g.f * g.col_rows);
-  return std::max(1LL, std::min({budget / per_image, static_cast<long long>(g.n), 65535LL}));
+  return std::max(1LL, std::min({budget / per_image, static_cast<long long>(g.n), 65535LL / g.groups}));
 }
 
 }  // namespace
@@ -157,8 +214,26 @@ void conv2d_backward_weight_naive(const Tensor& dout, const Tensor& x, const Con
 // ---- bias ----
 void conv2d_backward_bias(const Tensor& dout, Tensor& db) {
   const long long n = dout.size(0), f = dout.size(1), hw = dout.size(2) * dout.size(3);
-  channel_sum_kernel<<<static_cast<unsigned>(f), kBiasThreads, 0, stream(dout.device().index)>>>(
-      dout.data<float>(), db.data<float>(), n, f, hw);
+  CUDL_CHECK(n * f * hw <= 0x7fffffffLL && f <= 65535, "conv2d: bias gradient needs fewer than 2^31 values and 65536 "
+             "channels, got dout ", dout.str());
+  const int device = dout.device().index;
+  if (f == 0) return;
+  if (n * hw == 0) {
+    CUDL_CUDA_CALL(cudaMemsetAsync(db.data<float>(), 0, db.nbytes(), stream(device)));
+    return;
+  }
+  int lanes = 32;  // a power of two up to the block, at least one image plane where it fits
+  while (lanes < kBiasThreads && lanes < hw) lanes *= 2;
+  const long long rows = kBiasThreads / lanes;
+  // About four blocks per SM in all, but no block without an image.
+  const long long wanted = (4LL * context(device).properties().multiProcessorCount + f - 1) / f;
+  const unsigned parts = static_cast<unsigned>(std::max(1LL, std::min(wanted, (n + rows - 1) / rows)));
+  Tensor partial = Tensor::empty({f * static_cast<long long>(parts)}, DType::F32, dout.device());
+  channel_partial_sum_kernel<<<dim3(parts, static_cast<unsigned>(f)), kBiasThreads, 0, stream(device)>>>(
+      dout.data<float>(), partial.data<float>(), int(n), int(f), int(hw), lanes);
+  CUDL_CUDA_CALL(cudaGetLastError());
+  channel_sum_partials_kernel<<<grid_for(f * kWarp, 256), 256, 0, stream(device)>>>(partial.data<float>(), int(parts),
+                                                                                     int(f), db.data<float>());
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
@@ -169,7 +244,9 @@ void add_channel_bias(Tensor& out, const Tensor& b) {
 }
 
 // ---- im2col + gemm_tiled ----
-// Per chunk of images, one batched GEMM per group (batch = the chunk's images):
+// Per chunk of images, one batched GEMM over images x groups (product z = image * groups
+// + group; the weights repeat with period `groups`, the other operands are uniform
+// strides because groups are contiguous within an image):
 //   out[n]_g   [Fg, OHW]  = W_g [Fg, Cg*KK] cols[n]_g [Cg*KK, OHW]
 //   dcols[n]_g [Cg*KK, OHW] = W_g^T dout[n]_g
 //   partial[n]_g [Fg, Cg*KK] = dout[n]_g cols[n]_g^T, then summed over n
@@ -182,13 +259,10 @@ void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor* b, co
   Tensor cols = Tensor::empty({chunk * rows * ohw}, DType::F32, x.device());
   for (long long n0 = 0; n0 < g.n; n0 += chunk) {
     const long long images = std::min(chunk, g.n - n0);
-    im2col_kernel<<<grid_for(images * rows * ohw), 256, 0, s>>>(x.data<float>() + n0 * g.c * g.h * g.w,
-                                                                cols.data<float>(), images, g);
-    CUDL_CUDA_CALL(cudaGetLastError());
-    for (long long grp = 0; grp < g.groups; ++grp)
-      gemm_tiled_batched(false, false, g.fg, ohw, g.col_rows, 1.0f, w.data<float>() + grp * g.fg * g.col_rows,
-                         g.col_rows, 0, cols.data<float>() + grp * g.col_rows * ohw, ohw, rows * ohw, 0.0f,
-                         out.data<float>() + (n0 * g.f + grp * g.fg) * ohw, ohw, g.f * ohw, images, s);
+    launch_im2col(x.data<float>() + n0 * g.c * g.h * g.w, cols.data<float>(), images, g, s);
+    gemm_tiled_batched(false, false, g.fg, ohw, g.col_rows, 1.0f, w.data<float>(), g.col_rows, g.fg * g.col_rows,
+                       cols.data<float>(), ohw, g.col_rows * ohw, 0.0f, out.data<float>() + n0 * g.f * ohw, ohw,
+                       g.fg * ohw, images * g.groups, s, g.groups);
   }
   if (b) add_channel_bias(out, *b);
 }
@@ -200,13 +274,10 @@ void conv2d_backward_data_im2col(const Tensor& dout, const Tensor& w, const Conv
   Tensor dcols = Tensor::empty({chunk * rows * ohw}, DType::F32, dx.device());
   for (long long n0 = 0; n0 < g.n; n0 += chunk) {
     const long long images = std::min(chunk, g.n - n0);
-    for (long long grp = 0; grp < g.groups; ++grp)
-      gemm_tiled_batched(true, false, g.col_rows, ohw, g.fg, 1.0f, w.data<float>() + grp * g.fg * g.col_rows,
-                         g.col_rows, 0, dout.data<float>() + (n0 * g.f + grp * g.fg) * ohw, ohw, g.f * ohw, 0.0f,
-                         dcols.data<float>() + grp * g.col_rows * ohw, ohw, rows * ohw, images, s);
-    col2im_kernel<<<grid_for(images * g.c * g.h * g.w), 256, 0, s>>>(
-        dcols.data<float>(), dx.data<float>() + n0 * g.c * g.h * g.w, images, g);
-    CUDL_CUDA_CALL(cudaGetLastError());
+    gemm_tiled_batched(true, false, g.col_rows, ohw, g.fg, 1.0f, w.data<float>(), g.col_rows, g.fg * g.col_rows,
+                       dout.data<float>() + n0 * g.f * ohw, ohw, g.fg * ohw, 0.0f, dcols.data<float>(), ohw,
+                       g.col_rows * ohw, images * g.groups, s, g.groups);
+    launch_col2im(dcols.data<float>(), dx.data<float>() + n0 * g.c * g.h * g.w, images, g, s);
   }
 }
 
@@ -219,14 +290,10 @@ void conv2d_backward_weight_im2col(const Tensor& dout, const Tensor& x, const Co
   Tensor partial = Tensor::empty({chunk * dw_size}, DType::F32, x.device());
   for (long long n0 = 0; n0 < g.n; n0 += chunk) {
     const long long images = std::min(chunk, g.n - n0);
-    im2col_kernel<<<grid_for(images * rows * ohw), 256, 0, s>>>(x.data<float>() + n0 * g.c * g.h * g.w,
-                                                                cols.data<float>(), images, g);
-    CUDL_CUDA_CALL(cudaGetLastError());
-    for (long long grp = 0; grp < g.groups; ++grp)
-      gemm_tiled_batched(false, true, g.fg, g.col_rows, ohw, 1.0f,
-                         dout.data<float>() + (n0 * g.f + grp * g.fg) * ohw, ohw, g.f * ohw,
-                         cols.data<float>() + grp * g.col_rows * ohw, ohw, rows * ohw, 0.0f,
-                         partial.data<float>() + grp * g.fg * g.col_rows, g.col_rows, dw_size, images, s);
+    launch_im2col(x.data<float>() + n0 * g.c * g.h * g.w, cols.data<float>(), images, g, s);
+    gemm_tiled_batched(false, true, g.fg, g.col_rows, ohw, 1.0f, dout.data<float>() + n0 * g.f * ohw, ohw,
+                       g.fg * ohw, cols.data<float>(), ohw, g.col_rows * ohw, 0.0f, partial.data<float>(),
+                       g.col_rows, g.fg * g.col_rows, images * g.groups, s);
     sum_images_kernel<<<grid_for(dw_size), 256, 0, s>>>(partial.data<float>(), dw.data<float>(), images, dw_size,
                                                         n0 > 0);
     CUDL_CUDA_CALL(cudaGetLastError());
@@ -276,7 +343,18 @@ struct ConvDescs {
 
 enum class Pass { Forward, Data, Weight };
 
-// The heuristics' first choice for a problem, asked once per shape and device.
+// Algorithms needing more workspace than this are passed over (the im2col column buffer
+// has the same bound).
+constexpr std::size_t kMaxWorkspaceBytes = 256u << 20;
+
+// The heuristics' best fp32 algorithm for a problem that is deterministic (same bits on
+// every run, as cudl's own kernels) and within the workspace bound; failing that, the best
+// within the bound. Asked once per shape and device.
+//
+// These _v7 heuristics are cuDNN's legacy API, deprecated in cuDNN 9 but still there;
+// the graph API (backend descriptors, or the cudnn_frontend C++ headers, which this
+// build does not have) would be the replacement, at several hundred lines of descriptor
+// code for the three fixed-shape passes: left until the legacy calls go away.
 template <typename Perf, typename Ask>
 int cached_algorithm(Pass pass, const G& g, int device, Ask ask) {
   using Key = std::tuple<int, int, long long, long long, long long, long long, long long, long long, long long,
@@ -290,11 +368,15 @@ int cached_algorithm(Pass pass, const G& g, int device, Ask ask) {
   Perf perf[16];
   int returned = 0;
   CUDL_CUDA_CALL(ask(16, &returned, perf));
-  for (int i = 0; i < returned; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType != CUDNN_TENSOR_OP_MATH &&
-        perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
-      return cache[key] = int(perf[i].algo);
-  detail::throw_error("conv2d (cudnn): no fp32 algorithm for x [", g.n, ",", g.c, ",", g.h, ",", g.w, "], w [", g.f,
+  auto usable = [](const Perf& p) {
+    return p.status == CUDNN_STATUS_SUCCESS && p.mathType != CUDNN_TENSOR_OP_MATH &&
+           p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION && p.memory <= kMaxWorkspaceBytes;
+  };
+  for (bool need_deterministic : {true, false})
+    for (int i = 0; i < returned; ++i)
+      if (usable(perf[i]) && (!need_deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
+        return cache[key] = int(perf[i].algo);
+  detail::throw_error("conv2d (cudnn): no fp32 algorithm within ", kMaxWorkspaceBytes >> 20, " MiB of workspace for x [", g.n, ",", g.c, ",", g.h, ",", g.w, "], w [", g.f,
                       ",", g.cg, ",", g.kh, ",", g.kw, "]");
 }
 

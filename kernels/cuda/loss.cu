@@ -1,10 +1,14 @@
 // Labels are checked on the device rather than on the host before launch: the
 // host check would copy all N labels back and wait for them, while the kernels
-// can flag a bad row as they read the labels anyway, and only that 8-byte flag
-// comes back. The flag holds max(N - row) over bad rows (0: none), so it names
-// the first bad row, as the CPU check does.
+// can flag a bad row as they read the labels anyway. Nor does the host wait for
+// the flag: the context copies it back asynchronously and checks it at the next
+// sync point (Context::defer_flag_check), so a training step pays no extra sync.
+// The flag holds max over bad rows of (N - row) << 32 | label as 32 bits, so it
+// names the first bad row, as the CPU check does, and its label.
 #include <algorithm>
+#include <climits>
 
+#include "core/check.h"
 #include "core/cuda/context.h"
 #include "core/cuda/grid_stride.h"
 #include "kernels/cuda/loss.h"
@@ -17,7 +21,8 @@ using Flag = unsigned long long;
 
 __device__ __forceinline__ bool label_ok(long long label, long long classes, long long row, long long rows, Flag* bad) {
   if (label >= 0 && label < classes) return true;
-  atomicMax(bad, static_cast<Flag>(rows - row));
+  const long long shown = label < INT_MIN ? INT_MIN : (label > INT_MAX ? INT_MAX : label);  // clamped to 32 bits
+  atomicMax(bad, static_cast<Flag>(rows - row) << 32 | static_cast<std::uint32_t>(shown));
   return false;
 }
 
@@ -115,21 +120,30 @@ __global__ void element_loss_block_kernel(LossKind kind, const float* __restrict
   if (threadIdx.x == 0) block_loss[blockIdx.x] = sum;
 }
 
-// After the kernels that flag bad labels: waits for the flag (an 8-byte copy).
-std::int64_t first_bad_row(const Tensor& bad, long long rows) {
-  const std::int64_t flag = bad.to_vector_i64()[0];
-  return flag == 0 ? -1 : rows - flag;
+// After the kernels that flag bad labels: has the flag checked at the next sync point.
+void defer_label_check(int device, const Tensor& bad, long long rows, const BadLabel& on_bad_label) {
+  context(device).defer_flag_check(reinterpret_cast<const std::uint64_t*>(bad.data<std::int64_t>()),
+                                   [rows, on_bad_label](std::uint64_t flag) {
+                                     if (flag == 0) return;
+                                     const auto label = static_cast<std::int32_t>(flag & 0xffffffffu);
+                                     on_bad_label(rows - static_cast<long long>(flag >> 32), label);
+                                   });
+}
+
+void check_rows(long long rows) {
+  CUDL_CHECK(rows <= INT_MAX, "loss: at most 2^31 - 1 rows on CUDA, got ", rows);
 }
 
 constexpr int kBlock = 256, kMeanBlock = 1024;
 constexpr unsigned kMaxElementBlocks = 1024;  // enough to fill the GPU; fewer partial sums to add
 }  // namespace
 
-std::int64_t loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+void loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx, const BadLabel& on_bad_label) {
   const int device = x.device().index;
   cudaStream_t s = stream(device);
   if (has_labels(kind)) {
     const long long rows = x.size(0), classes = x.size(1);
+    check_rows(rows);
     Tensor row_loss = Tensor::empty({rows}, DType::F32, x.device());
     Tensor bad = Tensor::zeros({1}, DType::I64, x.device());
     row_loss_naive_kernel<<<grid_for(rows), kBlock, 0, s>>>(kind, x.data<float>(), y.data<std::int64_t>(), rows,
@@ -138,7 +152,8 @@ std::int64_t loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor&
     CUDL_CUDA_CALL(cudaGetLastError());
     mean_serial_kernel<<<1, 1, 0, s>>>(row_loss.data<float>(), rows, rows, loss.data<float>());
     CUDL_CUDA_CALL(cudaGetLastError());
-    return first_bad_row(bad, rows);
+    defer_label_check(device, bad, rows, on_bad_label);
+    return;
   }
   const long long n = x.numel();
   Tensor element_loss = Tensor::empty({n}, DType::F32, x.device());
@@ -147,14 +162,14 @@ std::int64_t loss_naive(LossKind kind, const Tensor& x, const Tensor& y, Tensor&
   CUDL_CUDA_CALL(cudaGetLastError());
   mean_serial_kernel<<<1, 1, 0, s>>>(element_loss.data<float>(), n, n, loss.data<float>());
   CUDL_CUDA_CALL(cudaGetLastError());
-  return -1;
 }
 
-std::int64_t loss_fused(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+void loss_fused(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx, const BadLabel& on_bad_label) {
   const int device = x.device().index;
   cudaStream_t s = stream(device);
   if (has_labels(kind)) {
     const long long rows = x.size(0), classes = x.size(1);
+    check_rows(rows);
     Tensor row_loss = Tensor::zeros({rows}, DType::F32, x.device());  // rows with bad labels add 0
     Tensor bad = Tensor::zeros({1}, DType::I64, x.device());
     constexpr int rows_per_block = kBlock / kWarp;
@@ -169,7 +184,8 @@ std::int64_t loss_fused(LossKind kind, const Tensor& x, const Tensor& y, Tensor&
     CUDL_CUDA_CALL(cudaGetLastError());
     mean_block_kernel<<<1, kMeanBlock, 0, s>>>(row_loss.data<float>(), rows, rows, loss.data<float>());
     CUDL_CUDA_CALL(cudaGetLastError());
-    return first_bad_row(bad, rows);
+    defer_label_check(device, bad, rows, on_bad_label);
+    return;
   }
   const long long n = x.numel();
   const unsigned grid = std::min(grid_for(n, kBlock), kMaxElementBlocks);
@@ -179,7 +195,6 @@ std::int64_t loss_fused(LossKind kind, const Tensor& x, const Tensor& y, Tensor&
   CUDL_CUDA_CALL(cudaGetLastError());
   mean_block_kernel<<<1, kMeanBlock, 0, s>>>(block_loss.data<float>(), grid, n, loss.data<float>());
   CUDL_CUDA_CALL(cudaGetLastError());
-  return -1;
 }
 
 }  // namespace cudl::cuda

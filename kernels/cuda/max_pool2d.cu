@@ -123,15 +123,4 @@ void max_pool2d_forward_cudnn(const Tensor& x, const Pool2dParams& p, Tensor& ou
                                      d.y, out.data<float>()));
 }
 
-// cuDNN's backward needs the forward output too, so it is recomputed here.
-void max_pool2d_backward_cudnn(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx) {
-  PoolDescs d(x.shape(), pool2d_geometry(x.shape(), p));
-  cudnnHandle_t h = context(x.device().index).cudnn();
-  Tensor out = Tensor::empty(dout.shape(), DType::F32, x.device());
-  const float one = 1.0f, zero = 0.0f;
-  CUDL_CUDA_CALL(cudnnPoolingForward(h, d.pool, &one, d.x, x.data<float>(), &zero, d.y, out.data<float>()));
-  CUDL_CUDA_CALL(cudnnPoolingBackward(h, d.pool, &one, d.y, out.data<float>(), d.y, dout.data<float>(), d.x,
-                                      x.data<float>(), &zero, d.x, dx.data<float>()));
-}
-
 }  // namespace cudl::cuda

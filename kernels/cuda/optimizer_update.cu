@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "core/cuda/context.h"
+#include "core/tensor.h"
 #include "core/cuda/grid_stride.h"
 #include "kernels/cuda/optimizer_update.h"
 #include "kernels/cuda/reduce.cuh"
@@ -67,25 +68,42 @@ __global__ void update_fused_kernel(Rule rule, UpdateArrays p) {
   update_span(rule, p, blockIdx.x * (long long)blockDim.x + threadIdx.x, (long long)gridDim.x * blockDim.x);
 }
 
-// Kernel arguments are limited to 4 KiB: 96 chunks of 40 bytes plus the rule fit.
-constexpr int kMaxChunks = 96;
+// Since CUDA 12.1 a kernel's arguments may take 32764 bytes (4 KiB before): 768 chunks of
+// 40 bytes plus the rule fit, so one launch has blocks for several waves over 132 SMs
+// (96 chunks, the 4 KiB table, left a third of an H100 or H200 idle).
+constexpr int kMaxChunks = 768;
 constexpr long long kChunkElements = 32768;
 struct ChunkTable {
   UpdateArrays chunk[kMaxChunks];
 };
-static_assert(sizeof(ChunkTable) + sizeof(rules::Adam<float>) <= 4000, "kernel arguments exceed 4 KiB");
+static_assert(sizeof(ChunkTable) + sizeof(rules::Adam<float>) <= 32000, "kernel arguments exceed 32 KiB");
 
 template <class Rule>
-__global__ void update_multi_kernel(Rule rule, ChunkTable table) {
+__global__ void update_multi_kernel(Rule rule, const __grid_constant__ ChunkTable table) {
   update_span(rule, table.chunk[blockIdx.x], threadIdx.x, blockDim.x);
 }
 
-__global__ void sum_of_squares_kernel(const float* x, long long n, double* sum) {
+// The clip-norm sum in two stages, with no atomics, so it is the same on every run:
+// each block of each array leaves its partial sum in a fixed slot, then one block adds
+// the slots in a fixed order.
+constexpr unsigned kMaxPartialBlocks = 1024;  // a few blocks per SM saturate memory
+constexpr int kSumBlock = 256, kFinalBlock = 1024;
+
+unsigned partial_blocks(long long n) { return std::min(grid_for(n, kSumBlock), kMaxPartialBlocks); }
+
+__global__ void sum_of_squares_partial_kernel(const float* x, long long n, double* partials) {
   double partial = 0.0;
   CUDL_GRID_STRIDE_LOOP(i, n)
     partial += (double)x[i] * x[i];
   partial = block_reduce(partial, Sum{}, 0.0);
-  if (threadIdx.x == 0) atomicAdd(sum, partial);
+  if (threadIdx.x == 0) partials[blockIdx.x] = partial;
+}
+
+__global__ void sum_partials_kernel(const double* partials, long long count, double* sum) {
+  double partial = 0.0;
+  for (long long i = threadIdx.x; i < count; i += blockDim.x) partial += partials[i];
+  partial = block_reduce(partial, Sum{}, 0.0);
+  if (threadIdx.x == 0) *sum = partial;
 }
 
 __global__ void scale_kernel(float* x, long long n, float scale) {
@@ -138,10 +156,21 @@ CUDL_INSTANTIATE_RULE(rules::RmsProp)
 CUDL_INSTANTIATE_RULE(rules::Adam)
 #undef CUDL_INSTANTIATE_RULE
 
-void accumulate_sum_of_squares(int device, const float* x, std::int64_t n, double* sum) {
-  if (n == 0) return;
-  // A few blocks per SM are enough to saturate memory; more would only add atomics.
-  sum_of_squares_kernel<<<std::min(grid_for(n), 1024u), 256, 0, stream(device)>>>(x, n, sum);
+void sum_of_squares(int device, const std::vector<FloatSpan>& arrays, double* sum) {
+  long long slots = 0;
+  for (const FloatSpan& a : arrays) slots += a.n > 0 ? partial_blocks(a.n) : 0;
+  // Tensor has no float64: the partial sums' 8-byte slots are allocated as int64.
+  Tensor partials = Tensor::empty({std::max(slots, 1LL)}, DType::I64, Device::cuda(device));
+  double* slot = reinterpret_cast<double*>(partials.data<std::int64_t>());
+  for (const FloatSpan& a : arrays) {
+    if (a.n == 0) continue;
+    const unsigned blocks = partial_blocks(a.n);
+    sum_of_squares_partial_kernel<<<blocks, kSumBlock, 0, stream(device)>>>(a.data, a.n, slot);
+    CUDL_CUDA_CALL(cudaGetLastError());
+    slot += blocks;
+  }
+  sum_partials_kernel<<<1, kFinalBlock, 0, stream(device)>>>(reinterpret_cast<const double*>(partials.data<std::int64_t>()),
+                                                            slots, sum);
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 

@@ -30,9 +30,13 @@ void optimizer_update_fused(int device, const Rule<float>& rule, const UpdateArr
 template <template <typename> class Rule>
 void optimizer_update_multi(int device, const Rule<float>& rule, const std::vector<UpdateArrays>& params);
 
-// Adds sum(x^2) to *sum (a device double), by block reductions and one atomic
-// per block: calls for many tensors queue up without a host sync.
-void accumulate_sum_of_squares(int device, const float* x, std::int64_t n, double* sum);
+struct FloatSpan {
+  const float* data;
+  std::int64_t n;
+};
+// *sum (a device double) = sum of x^2 over all the arrays, queued without a host sync and
+// the same on every run: per-block partial sums in fixed slots, then one block adds them.
+void sum_of_squares(int device, const std::vector<FloatSpan>& arrays, double* sum);
 void scale(int device, float* x, std::int64_t n, float scale);
 
 }  // namespace cudl::cuda
