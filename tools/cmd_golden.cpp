@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "core/formats/io_util.h"
 #include "core/formats/safetensors.h"
 #include "kernels/registry.h"
 #include "tools/commands.h"
@@ -157,6 +158,9 @@ class Runner {
     for (const auto& [key, value] : file.metadata) {
       if (key == "tol") {
         tolerance = Attrs{{key, value}}.get_float(path.c_str(), key);
+        // A NaN would fail every comparison, and so blame the op for a malformed case.
+        CUDL_CHECK(std::isfinite(tolerance) && tolerance > 0, path, ": tol must be a positive finite number, got '",
+                   formats::excerpt(value), "'");
       } else if (key != "op") {
         attrs.set(key, value);
       }
