@@ -2,11 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 #include "kernels/loss.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/nonfinite.h"
 
 namespace cudl {
 
@@ -19,6 +24,49 @@ double seconds_since(Clock::time_point start) {
 
 const char* kModelPrefix = "model.";
 const char* kBestPrefix = "best.";
+
+// A field of a saved training state, checked against what this run allows: a
+// state from another run or a hand-edited one must fail here, not train nonsense.
+class StateFields {
+ public:
+  StateFields(const nlohmann::json& state, const std::string& path) : state_(state), path_(path) {}
+
+  std::int64_t integer(const char* key, std::int64_t lo, std::int64_t hi) const {
+    const nlohmann::json& v = field(key);
+    CUDL_CHECK(v.is_number_integer(), "training state ", path_, ": '", key, "' is not an integer");
+    const std::int64_t x = v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX) ? INT64_MAX
+                                                                                                       : v.get<std::int64_t>();
+    CUDL_CHECK(lo <= x && x <= hi, "training state ", path_, ": '", key, "' is ", x, ", expected ", lo, " to ", hi,
+               " for this run");
+    return x;
+  }
+  double number(const char* key, double lo, double hi) const {
+    const nlohmann::json& v = field(key);
+    CUDL_CHECK(v.is_number(), "training state ", path_, ": '", key, "' is not a number");
+    const double x = v.get<double>();
+    CUDL_CHECK(lo <= x && x <= hi, "training state ", path_, ": '", key, "' is ", x, ", expected ", lo, " to ", hi);
+    return x;
+  }
+  // Integers above 2^53 are saved as decimal strings.
+  std::uint64_t decimal(const char* key) const {
+    const nlohmann::json& v = field(key);
+    const std::string text = v.is_string() ? v.get<std::string>() : "";
+    CUDL_CHECK(!text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos,
+               "training state ", path_, ": '", key, "' is not a decimal string of digits");
+    errno = 0;
+    const std::uint64_t x = std::strtoull(text.c_str(), nullptr, 10);
+    CUDL_CHECK(errno != ERANGE, "training state ", path_, ": '", key, "' ", text, " does not fit 64 bits");
+    return x;
+  }
+  const nlohmann::json& field(const char* key) const {
+    CUDL_CHECK(state_.is_object() && state_.contains(key), "training state ", path_, ": no '", key, "'");
+    return state_.at(key);
+  }
+
+ private:
+  const nlohmann::json& state_;
+  const std::string& path_;
+};
 }  // namespace
 
 Solver::Solver(Model& model, const Dataset& train, const Dataset& val, SolverOptions options)
@@ -66,12 +114,20 @@ bool Solver::train() {
       const Tensor scores = model_.forward(batch->images);
       LossResult loss = cross_entropy(scores, batch->labels);
       model_.backward(loss.dx);
-      optimizer_->step();
-
       const float loss_value = loss.loss.item();
-      loss_history_.push_back(loss_value);
-      epoch_loss_sum_ += loss_value;
-      ++epoch_steps_;
+      // A diverged step never reaches the parameters: training stops (or, when
+      // asked, skips the step), so the last saved state stays a good one.
+      const std::string nonfinite = nonfinite_step_reason(loss_value, model_.parameters());
+      CUDL_CHECK(nonfinite.empty() || options_.skip_nonfinite, "training diverged at step ", step_ + 1, " (epoch ",
+                 epoch_ + 1, "): ", nonfinite, "; try a lower learning rate");
+      if (nonfinite.empty()) {
+        optimizer_->step();
+        loss_history_.push_back(loss_value);
+        epoch_loss_sum_ += loss_value;
+        ++epoch_steps_;
+      } else {
+        ++skipped_steps_;
+      }
       ++step_;
       images_this_session += batch->labels.numel();
       ++batches_this_session;
@@ -169,30 +225,41 @@ void Solver::load_state(const std::string& path) {
   CUDL_CHECK(config != file.metadata.end() && config->second == model_.config().to_json(), "training state ", path,
              ": saved for another model configuration");
   try {
-    const nlohmann::json s = nlohmann::json::parse(it->second);
+    const nlohmann::json s = formats::parse_json(it->second, "training state " + path + ": cudl_training_state");
+    const StateFields f(s, path);
+    const std::int64_t per_epoch = loader_.batches_per_epoch();
+    const std::int64_t epoch = f.integer("epoch", 0, options_.epochs);
+    const std::int64_t step = f.integer("step", epoch * per_epoch, INT64_MAX / 2);
+    const std::int64_t epoch_steps = f.integer("epoch_steps", 0, per_epoch);
+    const std::int64_t best_epoch = f.integer("best_epoch", 0, epoch);
+    const LoaderState loader{f.integer("loader_epoch", epoch, epoch + 1), f.integer("loader_position", 0, train_.size())};
+    const nlohmann::json& records = f.field("records");
+    CUDL_CHECK(records.is_array() && static_cast<std::int64_t>(records.size()) == epoch, "training state ", path,
+               ": expected one record per finished epoch (", epoch, ")");
     load_model_state(model_, file.tensors, kModelPrefix);
     optimizer_->load_state_dict(file.tensors);
     best_params_.clear();
-    if (s.at("best_epoch").get<std::int64_t>() > 0) {
+    if (best_epoch > 0) {
       const std::string prefix = kBestPrefix;
       for (auto& [name, t] : file.tensors)
         if (name.starts_with(prefix)) best_params_.emplace(name.substr(prefix.size()), t.clone());
     }
     const auto history = file.tensors.find("loss_history");
-    CUDL_CHECK(history != file.tensors.end(), "training state ", path, ": no loss_history");
+    CUDL_CHECK(history != file.tensors.end() && history->second.dtype() == DType::F32 &&
+                   history->second.numel() <= step,
+               "training state ", path, ": no float32 loss_history of at most ", step, " steps");
     loss_history_ = history->second.to_vector();
-    step_ = s.at("step");
-    epoch_ = s.at("epoch");
-    epoch_loss_sum_ = s.at("epoch_loss_sum");
-    epoch_steps_ = s.at("epoch_steps");
-    epoch_seconds_before_ = s.at("epoch_seconds");
-    model_.generator() = Generator(std::stoull(s.at("generator_seed").get<std::string>()),
-                                   std::stoull(s.at("generator_offset").get<std::string>()));
-    loader_.set_state({s.at("loader_epoch").get<std::int64_t>(), s.at("loader_position").get<std::int64_t>()});
-    best_val_accuracy_ = s.at("best_val_accuracy");
-    best_epoch_ = s.at("best_epoch");
+    step_ = step;
+    epoch_ = epoch;
+    epoch_loss_sum_ = f.number("epoch_loss_sum", -1e300, 1e300);
+    epoch_steps_ = epoch_steps;
+    epoch_seconds_before_ = f.number("epoch_seconds", 0, 1e12);
+    model_.generator() = Generator(f.decimal("generator_seed"), f.decimal("generator_offset"));
+    loader_.set_state(loader);
+    best_val_accuracy_ = f.number("best_val_accuracy", -1, 1);
+    best_epoch_ = best_epoch;
     records_.clear();
-    for (const auto& r : s.at("records"))
+    for (const auto& r : records)
       records_.push_back({r.at(0).get<std::int64_t>(), r.at(1).get<double>(), r.at(2).get<double>(),
                           r.at(3).get<double>(), r.at(4).get<double>(), r.at(5).get<double>(), r.at(6).get<double>()});
   } catch (const nlohmann::json::exception& e) {
