@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config zlib1g-dev libpng-dev nlohmann-json3-dev
           libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
-          dataset-fashion-mnist python3 python3-numpy)
+          dataset-fashion-mnist python3 python3-numpy
+          clang libclang-rt-14-dev libomp-14-dev)  # clang: the libFuzzer harnesses (tests/fuzz)
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch); fi
 
 missing=()
