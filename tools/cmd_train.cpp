@@ -1,6 +1,5 @@
 // cudl train: trains a built-in model on Fashion-MNIST (or any MNIST-format
 // folder) and leaves a run folder with checkpoints, metrics and plots.
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_threads.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/formats/atomic_file.h"
@@ -50,7 +50,7 @@ struct TrainSettings {
   double weight_decay = 0.0;
   double lr_decay = 0.9;  // used by --schedule step
   std::string schedule = "cosine";
-  int threads = 0;  // 0: OpenMP's default (every core)
+  int threads = 0;  // 0: the CPUs this process may use (core/cpu_threads.h)
   std::uint64_t seed = 0;
   std::string data = kFashionMnistDir;
   std::string out;
@@ -130,7 +130,7 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
   f.add("--crop-padding", "N", "augment: pad by N and crop back at a random offset", "0",
         [&](const std::string& v) { s.crop_padding = parse_int("--crop-padding", v, 0, 64); });
   f.add_switch("--flip", "augment: flip images horizontally at random", &s.flip);
-  f.add("--threads", "N", "CPU threads (on a busy machine fewer threads can be faster)", "every core",
+  f.add("--threads", "N", "CPU threads (on a busy machine fewer threads can be faster)", "the usable CPUs",
         [&](const std::string& v) { s.threads = static_cast<int>(parse_int("--threads", v, 1, 1024)); });
   f.add("--max-steps", "N", "stop after N steps in total, resumable with --resume", "no limit",
         [&](const std::string& v) { s.max_steps = parse_int("--max-steps", v, 1); });
@@ -275,7 +275,7 @@ int cmd_train(const Args& args) {
     throw Error("--resume: " + run_dir.string() +
                 " has no state.safetensors yet (the run stopped before its first save); start it again without --resume");
 
-  if (s.threads > 0) omp_set_num_threads(s.threads);
+  if (s.threads > 0) set_cpu_threads(s.threads);
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
 
