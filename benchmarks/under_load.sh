@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training throughput beside a fixed competing load (issue #14): the img/s of one
 # bounded `cudl train` epoch on its own, then beside BUSY busy-loop processes,
-# for each OpenMP wait policy. Fair degradation is about cpus/(cpus + BUSY) of
+# for three OpenMP wait policies: libgomp's default spin (GOMP_SPINCOUNT=300000),
+# cudl's bounded spin (nothing set: tools/main.cpp sets it) and passive. Fair degradation is about cpus/(cpus + BUSY) of
 # the quiet figure; far less means threads spin or pools fight.
 #   benchmarks/under_load.sh [BUSY (default: nproc)] [IMAGES (default 6400)]
 # Each line gives the 1-minute load average before the run: on a machine shared
@@ -30,8 +31,12 @@ images_per_second() {  # label, env assignments...
 }
 
 echo "cpus $(nproc), busy loops $busy, $images images, $cudl"
-for policy in default passive; do
-  env=(); [[ $policy == passive ]] && env=(OMP_WAIT_POLICY=passive)
+for policy in libgomp cudl passive; do
+  case $policy in
+    libgomp) env=(GOMP_SPINCOUNT=300000) ;;
+    cudl) env=() ;;
+    passive) env=(OMP_WAIT_POLICY=passive) ;;
+  esac
   images_per_second "quiet-$policy" "${env[@]}"
   for ((i = 0; i < busy; ++i)); do
     (while :; do :; done) &

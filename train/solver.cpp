@@ -1,9 +1,7 @@
 #include "train/solver.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
-
-#include <cerrno>
-#include <cstdlib>
 
 #include "core/check.h"
 #include "core/formats/json.h"
@@ -12,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/nonfinite.h"
+#include "train/state_fields.h"
 
 namespace cudl {
 
@@ -24,49 +23,6 @@ double seconds_since(Clock::time_point start) {
 
 const char* kModelPrefix = "model.";
 const char* kBestPrefix = "best.";
-
-// A field of a saved training state, checked against what this run allows: a
-// state from another run or a hand-edited one must fail here, not train nonsense.
-class StateFields {
- public:
-  StateFields(const nlohmann::json& state, const std::string& path) : state_(state), path_(path) {}
-
-  std::int64_t integer(const char* key, std::int64_t lo, std::int64_t hi) const {
-    const nlohmann::json& v = field(key);
-    CUDL_CHECK(v.is_number_integer(), "training state ", path_, ": '", key, "' is not an integer");
-    const std::int64_t x = v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX) ? INT64_MAX
-                                                                                                       : v.get<std::int64_t>();
-    CUDL_CHECK(lo <= x && x <= hi, "training state ", path_, ": '", key, "' is ", x, ", expected ", lo, " to ", hi,
-               " for this run");
-    return x;
-  }
-  double number(const char* key, double lo, double hi) const {
-    const nlohmann::json& v = field(key);
-    CUDL_CHECK(v.is_number(), "training state ", path_, ": '", key, "' is not a number");
-    const double x = v.get<double>();
-    CUDL_CHECK(lo <= x && x <= hi, "training state ", path_, ": '", key, "' is ", x, ", expected ", lo, " to ", hi);
-    return x;
-  }
-  // Integers above 2^53 are saved as decimal strings.
-  std::uint64_t decimal(const char* key) const {
-    const nlohmann::json& v = field(key);
-    const std::string text = v.is_string() ? v.get<std::string>() : "";
-    CUDL_CHECK(!text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos,
-               "training state ", path_, ": '", key, "' is not a decimal string of digits");
-    errno = 0;
-    const std::uint64_t x = std::strtoull(text.c_str(), nullptr, 10);
-    CUDL_CHECK(errno != ERANGE, "training state ", path_, ": '", key, "' ", text, " does not fit 64 bits");
-    return x;
-  }
-  const nlohmann::json& field(const char* key) const {
-    CUDL_CHECK(state_.is_object() && state_.contains(key), "training state ", path_, ": no '", key, "'");
-    return state_.at(key);
-  }
-
- private:
-  const nlohmann::json& state_;
-  const std::string& path_;
-};
 }  // namespace
 
 Solver::Solver(Model& model, const Dataset& train, const Dataset& val, SolverOptions options)
@@ -229,7 +185,7 @@ void Solver::load_state(const std::string& path) {
     const StateFields f(s, path);
     const std::int64_t per_epoch = loader_.batches_per_epoch();
     const std::int64_t epoch = f.integer("epoch", 0, options_.epochs);
-    const std::int64_t step = f.integer("step", epoch * per_epoch, INT64_MAX / 2);
+    const std::int64_t step = f.integer("step", epoch * per_epoch, std::numeric_limits<std::int64_t>::max() / 2);
     const std::int64_t epoch_steps = f.integer("epoch_steps", 0, per_epoch);
     const std::int64_t best_epoch = f.integer("best_epoch", 0, epoch);
     const LoaderState loader{f.integer("loader_epoch", epoch, epoch + 1), f.integer("loader_position", 0, train_.size())};
