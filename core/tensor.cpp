@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <cstring>
+#include <limits>
 
 #include "core/allocator.h"
 #include "core/memory.h"
@@ -35,9 +36,17 @@ std::string shape_str(const Shape& shape) {
 }
 
 std::int64_t shape_numel(const Shape& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
+  std::int64_t n = 1, nonzero = 1;  // `nonzero` keeps a 0 from hiding an overflow of the others
+  for (auto d : shape) {
+    CUDL_CHECK(d >= 0, "shape_numel: negative dimension in shape ", shape_str(shape));
+    if (d == 0) {
+      n = 0;
+      continue;
+    }
+    CUDL_CHECK(!__builtin_mul_overflow(nonzero, d, &nonzero), "shape_numel: shape ", shape_str(shape),
+               " has 2^63 or more elements");
+  }
+  return n == 0 ? 0 : nonzero;
 }
 
 Storage::Storage(std::size_t bytes, Device device) : bytes_(bytes), device_(device) {
@@ -53,6 +62,8 @@ Storage::~Storage() {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (auto d : shape) CUDL_CHECK(d >= 0, "Tensor::empty: negative dimension in shape ", shape_str(shape));
+  CUDL_CHECK(shape_numel(shape) <= std::numeric_limits<std::int64_t>::max() / static_cast<std::int64_t>(dtype_size(dtype)),
+             "Tensor::empty: ", dtype_name(dtype), " ", shape_str(shape), " takes 2^63 bytes or more");
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;

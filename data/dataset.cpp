@@ -89,6 +89,8 @@ Dataset Dataset::gather(const std::vector<std::int64_t>& indices) const {
 // ---- IDX (MNIST format) ----
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
                          std::vector<std::string> class_names) {
+  CUDL_CHECK(class_names.size() >= 2 && class_names.size() <= 256, "load_idx_dataset: expected 2 to 256 class names "
+             "(labels are bytes), got ", class_names.size());
   for (const std::string& path : {images_path, labels_path})
     if (!fs::exists(path)) throw_missing(fs::path(path).filename().string(), fs::path(path).parent_path().string());
   const Tensor raw_images = read_idx(images_path), raw_labels = read_idx(labels_path);
@@ -117,8 +119,12 @@ DatasetSplits load_mnist_format(const std::string& dir, std::vector<std::string>
   };
   DatasetSplits splits;
   splits.train = load_idx_dataset(find("train-images", "idx3-ubyte"), find("train-labels", "idx1-ubyte"), class_names);
-  splits.test = load_idx_dataset(find("t10k-images", "idx3-ubyte"), find("t10k-labels", "idx1-ubyte"),
-                                 std::move(class_names));
+  const std::string test_images = find("t10k-images", "idx3-ubyte");
+  splits.test = load_idx_dataset(test_images, find("t10k-labels", "idx1-ubyte"), std::move(class_names));
+  // Caught here rather than by the first layer after training.
+  CUDL_CHECK(splits.test.height() == splits.train.height() && splits.test.width() == splits.train.width(), test_images,
+             ": test images are ", splits.test.height(), "x", splits.test.width(), " but the training images in ", dir,
+             " are ", splits.train.height(), "x", splits.train.width());
   return splits;
 }
 
@@ -180,6 +186,7 @@ DatasetSplits load_cifar10(const std::string& dir) {
 // ---- splits ----
 void split_validation_last(DatasetSplits& splits, std::int64_t val_count) {
   const std::int64_t n = splits.train.size();
+  CUDL_CHECK(n >= 2, "split_validation_last: the training set has ", n, " samples; a validation split needs at least 2");
   CUDL_CHECK(0 < val_count && val_count < n, "split_validation_last: expected 0 < val_count < ", n,
              " training samples, got ", val_count);
   splits.val = splits.train.slice(n - val_count, n);
@@ -188,6 +195,7 @@ void split_validation_last(DatasetSplits& splits, std::int64_t val_count) {
 
 void split_validation_random(DatasetSplits& splits, std::int64_t val_count, std::uint64_t seed) {
   const std::int64_t n = splits.train.size();
+  CUDL_CHECK(n >= 2, "split_validation_random: the training set has ", n, " samples; a validation split needs at least 2");
   CUDL_CHECK(0 < val_count && val_count < n, "split_validation_random: expected 0 < val_count < ", n,
              " training samples, got ", val_count);
   std::vector<std::int64_t> order = philox_permutation(n, seed, 0);

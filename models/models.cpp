@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/random.h"
 #include "layers/layers.h"
 
@@ -46,7 +47,7 @@ std::string ModelConfig::to_json() const {
 
 ModelConfig ModelConfig::from_json(const std::string& text) {
   try {
-    const nlohmann::json j = nlohmann::json::parse(text);
+    const nlohmann::json j = formats::parse_json(text, "model config");
     ModelConfig c = defaults(j.at("kind").get<std::string>());
     c.in_channels = j.at("in_channels");
     c.height = j.at("height");
@@ -62,7 +63,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.weight_scale = j.at("weight_scale");
     return c;
   } catch (const nlohmann::json::exception& e) {
-    detail::throw_error("model config: ", e.what(), " in '", text, "'");
+    detail::throw_error("model config: ", e.what());
   }
 }
 

@@ -9,7 +9,8 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config zlib1g-dev libpng-dev nlohmann-json3-dev
           libeigen3-dev libgtest-dev libbenchmark-dev libopenblas-dev libblis-dev libblis-openmp-dev
           dataset-fashion-mnist python3 python3-numpy
-          libfreetype-dev libhdf5-dev fonts-noto-color-emoji fonts-dejavu-core unicode-data)
+          libfreetype-dev libhdf5-dev fonts-noto-color-emoji fonts-dejavu-core unicode-data
+          clang libclang-rt-14-dev libomp-14-dev)  # clang: the libFuzzer harnesses (tests/fuzz)
 if [[ "${1:-}" == "--torch" ]]; then packages+=(python3-torch python3-scipy python3-mpmath); fi
 
 missing=()

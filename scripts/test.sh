@@ -5,6 +5,7 @@
 #   3. CUDA build (when nvcc is present), whole test suite: GPU tests run when a GPU
 #      is usable and report themselves SKIPPED with the reason otherwise
 #   4. CPU-only build under AddressSanitizer + UndefinedBehaviorSanitizer, whole suite
+#   5. libFuzzer harnesses of every file reader (clang), 60 s each: scripts/fuzz.sh
 # Build trees go to build/<config>; re-running reuses them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,3 +53,7 @@ fi
 configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_BUILD_BENCHMARKS=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j"$jobs"
+
+# 5. libFuzzer on every file reader, 60 s each from the seed corpora (tests/fuzz)
+echo "==> fuzzing the file readers"
+scripts/fuzz.sh 60

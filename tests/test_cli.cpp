@@ -19,6 +19,7 @@
 #include "models/models.h"
 #include "train/checkpoint.h"
 #include "tests/test_util.h"
+#include "train/run_folder.h"
 
 using namespace cudl;
 namespace fs = std::filesystem;
@@ -30,8 +31,9 @@ struct CliRun {
   std::string output;  // stdout and stderr
 };
 
-CliRun run_cli(const std::string& args) {
-  const std::string command = std::string("'") + CUDL_CLI + "' " + args + " 2>&1";
+// `command` in a shell, with stderr folded into the output.
+CliRun run_shell(const std::string& shell_command) {
+  const std::string command = "{ " + shell_command + "; } 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string output;
@@ -40,6 +42,8 @@ CliRun run_cli(const std::string& args) {
   const int rc = pclose(pipe);
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, output};
 }
+
+CliRun run_cli(const std::string& args) { return run_shell(std::string("'") + CUDL_CLI + "' " + args); }
 
 int count_lines(const std::string& text) {
   int n = 0;
@@ -302,4 +306,153 @@ TEST_F(ScoreCli, BadInputIsOneLineAndNonZeroExit) {
   EXPECT_EQ(help.status, 0);
   for (const char* flag : {"--classifier", "--samples", "--floor", "--floor-count", "--class", "--splits", "--data"})
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+}
+
+// ---- hostile flags, shared run folders and diverging runs (issue #14) ----
+
+namespace {
+
+void write_random_idx(const std::string& path, const std::vector<std::uint32_t>& dims, std::uint64_t seed) {
+  std::string bytes{'\0', '\0', '\x08', static_cast<char>(dims.size())};
+  std::uint64_t n = 1;
+  for (std::uint32_t d : dims) {
+    n *= d;
+    for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>(d >> shift);
+  }
+  // Labels (1-D) are classes 0..9; images are any bytes.
+  for (std::uint64_t i = 0; i < n; ++i) bytes += static_cast<char>(dims.size() == 1 ? (i * 7 + seed) % 10 : i * 31 + seed);
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+class CliTrain : public Cli {
+ protected:
+  // A tiny MNIST-format folder: `train` training and 20 test images of `side` (test: `test_side`) pixels.
+  std::string tiny_data(std::uint32_t train = 64, std::uint32_t side = 8, std::uint32_t test_side = 8) {
+    const std::string dir = path("data");
+    fs::create_directories(dir);
+    write_random_idx(dir + "/train-images-idx3-ubyte", {train, side, side}, 1);
+    write_random_idx(dir + "/train-labels-idx1-ubyte", {train}, 2);
+    write_random_idx(dir + "/t10k-images-idx3-ubyte", {20, test_side, test_side}, 3);
+    write_random_idx(dir + "/t10k-labels-idx1-ubyte", {20}, 4);
+    return dir;
+  }
+  CliRun train(const std::string& extra) {
+    return run_cli("train fcnet --device cpu --hidden 8 --val 16 --batch-size 8 --data '" + tiny_data() + "' --out '" +
+                   path("run") + "' " + extra);
+  }
+};
+
+}  // namespace
+
+TEST_F(CliTrain, HugeIntegerFlagsAreRangeErrors) {
+  for (const char* flag : {"--batch-size 9223372036854775807", "--threads 3000000000", "--epochs 9223372036854775807",
+                           "--epochs 99999999999999999999", "--hidden 8,99999999"}) {
+    const CliRun r = run_cli(std::string("train fcnet ") + flag);
+    EXPECT_EQ(r.status, 2) << flag << "\n" << r.output;
+    EXPECT_NE(r.output.find("must be"), std::string::npos) << flag << "\n" << r.output;
+  }
+  const CliRun big_batch = train("--batch-size 1000");
+  EXPECT_EQ(big_batch.status, 1) << big_batch.output;
+  EXPECT_NE(big_batch.output.find("--batch-size 1000 is larger than the 48 training images"), std::string::npos)
+      << big_batch.output;
+}
+
+TEST_F(CliTrain, DatasetProblemsAreNamedBeforeTraining) {
+  const CliRun val = run_cli("train fcnet --device cpu --val 64 --data '" + tiny_data() + "' --out '" + path("run") + "'");
+  EXPECT_EQ(val.status, 1) << val.output;
+  EXPECT_NE(val.output.find("--val 64 leaves no training images"), std::string::npos) << val.output;
+
+  const std::string data = tiny_data(64, 8, 6);
+  const CliRun sizes = run_cli("train fcnet --device cpu --data '" + data + "' --out '" + path("run") + "'");
+  EXPECT_EQ(sizes.status, 1) << sizes.output;
+  EXPECT_NE(sizes.output.find("test images are 6x6 but the training images"), std::string::npos) << sizes.output;
+  EXPECT_EQ(sizes.output.find("epoch 1/"), std::string::npos) << "failed before training: " << sizes.output;
+}
+
+TEST_F(CliTrain, SecondRunOnALockedFolderIsRefused) {
+  const RunFolderLock held(path("run"));  // as a live `cudl train` would hold it
+  const CliRun second = train("--epochs 1");
+  EXPECT_EQ(second.status, 1) << second.output;
+  EXPECT_NE(second.output.find("is in use by another cudl process (pid " + std::to_string(::getpid())),
+            std::string::npos)
+      << second.output;
+  EXPECT_FALSE(fs::exists(path("run") + "/args.json")) << "nothing written";
+}
+
+TEST_F(CliTrain, StaleLockAndTemporariesOfADeadRunAreTakenOver) {
+  fs::create_directories(path("run"));
+  std::ofstream(path("run") + "/lock") << "99999999";
+  std::ofstream(path("run") + "/last.safetensors.tmp.99999999") << "partial";
+  const CliRun r = train("--epochs 1");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(fs::exists(path("run") + "/last.safetensors.tmp.99999999"));
+}
+
+TEST_F(CliTrain, DivergingRunStopsAtTheFirstNonFiniteStepAndKeepsTheLastSave) {
+  const CliRun r = train("--lr 1e30 --optimizer sgd --epochs 3 --save-every 1");
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("training diverged at step ([0-9]+) \\(epoch 1\\): the (loss|gradient)")))
+      << r.output;
+  const int step = std::stoi(m[1].str());
+  EXPECT_EQ(r.output.find("train acc"), std::string::npos) << "no epoch finished: " << r.output;
+  // The first step (from finite parameters) is finite; --save-every 1 saved it.
+  ASSERT_GT(step, 1) << r.output;
+  EXPECT_NE(r.output.find("state.safetensors keeps step " + std::to_string(step - 1)), std::string::npos) << r.output;
+  const auto state = read_safetensors(path("run") + "/state.safetensors");
+  EXPECT_NE(state.metadata.at("cudl_training_state").find("\"step\":" + std::to_string(step - 1)), std::string::npos);
+
+  const CliRun skipping = train("--lr 1e30 --optimizer sgd --epochs 1 --skip-nonfinite");
+  EXPECT_EQ(skipping.status, 0) << skipping.output;
+  EXPECT_NE(skipping.output.find("steps with a non-finite loss or gradient"), std::string::npos) << skipping.output;
+}
+
+TEST_F(CliTrain, KilledMidEpochResumesFromThePeriodicState) {
+  const CliRun first = train("--epochs 2 --max-steps 3 --save-every 2");
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_TRUE(fs::exists(path("run") + "/args.json"));
+  EXPECT_FALSE(fs::exists(path("run") + "/metrics.csv")) << "no epoch finished";
+  const CliRun resumed = run_cli("train fcnet --resume --out '" + path("run") + "'");
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed"), std::string::npos) << resumed.output;
+}
+
+TEST_F(CliTrain, ResumeFromAnotherFolderFindsRelativeData) {
+  tiny_data();
+  const CliRun first = run_shell("cd '" + dir_.string() + "' && '" + std::string(CUDL_CLI) +
+                               "' train fcnet --device cpu --hidden 8 --val 16 --batch-size 8 --data data --out run --max-steps 2");
+  ASSERT_EQ(first.status, 0) << first.output;
+  const CliRun resumed = run_cli("train fcnet --resume --out '" + path("run") + "'");
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+}
+
+TEST_F(CliTrain, ResumeRejectsAnInconsistentState) {
+  ASSERT_EQ(train("--epochs 2 --max-steps 3").status, 0);
+  const std::string state = path("run") + "/state.safetensors";
+  SafetensorsFile file = read_safetensors(state);
+  std::string& meta = file.metadata.at("cudl_training_state");
+  meta = std::regex_replace(meta, std::regex("\"epoch\":0"), "\"epoch\":-5");
+  write_safetensors(state, file.tensors, file.metadata);
+  const CliRun resumed = run_cli("train fcnet --resume --out '" + path("run") + "'");
+  EXPECT_EQ(resumed.status, 1) << resumed.output;
+  EXPECT_NE(resumed.output.find("'epoch' is -5, expected 0 to 2"), std::string::npos) << resumed.output;
+
+  meta = std::regex_replace(meta, std::regex("\"epoch\":-5"), "\"epoch\":0");
+  meta = std::regex_replace(meta, std::regex("\"generator_seed\":\"[0-9]+\""), "\"generator_seed\":\"x1\"");
+  write_safetensors(state, file.tensors, file.metadata);
+  const CliRun bad_seed = run_cli("train fcnet --resume --out '" + path("run") + "'");
+  EXPECT_NE(bad_seed.output.find("'generator_seed' is not a decimal string"), std::string::npos) << bad_seed.output;
+
+  std::ofstream(path("run") + "/args.json") << "[\"fcnet\", ";
+  const CliRun bad_args = run_cli("train fcnet --resume --out '" + path("run") + "'");
+  EXPECT_EQ(bad_args.status, 1) << bad_args.output;
+  EXPECT_NE(bad_args.output.find("args.json: not valid JSON"), std::string::npos) << bad_args.output;
+}
+
+TEST_F(Cli, GoldenRejectsANanTolerance) {
+  write_variant("linear_small.safetensors", "nan_tol.safetensors",
+                [](SafetensorsFile& f) { f.metadata["tol"] = "nan"; });
+  const CliRun r = run_cli("golden '" + path("nan_tol.safetensors") + "'");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("tol must be a positive finite number, got 'nan'"), std::string::npos) << r.output;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <numeric>
 #include <set>
@@ -295,4 +296,27 @@ TEST(FashionMnist, RealFilesLoad) {
   const Normalization norm = compute_normalization(s.train);
   EXPECT_NEAR(norm.mean[0], 0.286, 0.01);  // Fashion-MNIST's well-known pixel mean and std
   EXPECT_NEAR(norm.stddev[0], 0.353, 0.01);
+}
+
+// Errors that blame the right thing (issue #14).
+TEST_F(Data, MessagesNameTheRealProblem) {
+  write_file(dir_ / "img", idx_bytes({2, 1, 1}, {0, 1}));
+  write_file(dir_ / "lab", idx_bytes({2}, {0, 1}));
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // A one-class list is the caller's mistake, not the label file's.
+  EXPECT_NE(message([&] { load_idx_dataset((dir_ / "img").string(), (dir_ / "lab").string(), {"only"}); })
+                .find("expected 2 to 256 class names"),
+            std::string::npos);
+  DatasetSplits empty;
+  empty.train = indexed_dataset(0);
+  EXPECT_NE(message([&] { split_validation_last(empty, 5); }).find("the training set has 0 samples"), std::string::npos);
+  EXPECT_NE(message([&] { split_validation_random(empty, 5, 0); }).find("the training set has 0 samples"),
+            std::string::npos);
 }

@@ -11,6 +11,7 @@
 
 #include "core/formats/atomic_file.h"
 #include "core/formats/idx.h"
+#include "core/formats/json.h"
 #include "core/formats/npy.h"
 #include "core/formats/safetensors.h"
 #include "core/random.h"
@@ -177,7 +178,7 @@ TEST_F(Formats, SafetensorsMalformedHeadersGiveClearErrors) {
       {safetensors_bytes(R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8), "negative"},
       {safetensors_bytes(R"({"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,8]}})", 8), "not an integer"},
       {safetensors_bytes(R"({"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", 8),
-       "more than 2^64 bytes"},
+       "more than 2^63 bytes"},
       {safetensors_bytes(R"({"x":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
                          R"("y":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
                          8),
@@ -303,7 +304,7 @@ TEST_F(Formats, NpyMalformedFilesGiveClearErrors) {
       {npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", 8), "malformed"},
       {npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", 8), "too large"},
       {npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000000000, 100000000000000000), }", 8),
-       "more than 2^64 bytes"},
+       "more than 2^63 bytes"},
       {npy_bytes("{'descr': 7, 'fortran_order': False, 'shape': (2,), }", 8), "malformed"},
       {npy_bytes("{'descr': '<f4', 'fortran_order': 'no', 'shape': (2,), }", 8), "not True or False"},
   };
@@ -361,7 +362,7 @@ TEST_F(Formats, IdxMalformedFilesGiveClearErrors) {
       {idx_bytes(0x08, {}, 0), "0 dimensions"},
       {idx_bytes(0x08, {4, 4}, 15), "truncated: dimensions [4,4] need 16 bytes"},
       {idx_bytes(0x08, {4}, 5), "need 4 bytes of data but the file holds 5"},
-      {idx_bytes(0x08, {0xffffffffu, 0xffffffffu, 0xffffffffu}, 8), "need more than 2^64 bytes"},
+      {idx_bytes(0x08, {0xffffffffu, 0xffffffffu, 0xffffffffu}, 8), "need more than 2^63 bytes"},
       {idx_bytes(0x08, {2, 2}, 0).substr(0, 9), "declares 2 dimensions"},
   };
   for (const Case& c : cases) {
@@ -411,4 +412,81 @@ TEST_F(Formats, InterruptedAtomicWriteLeavesOldFileAndNoTemporary) {
 TEST_F(Formats, AtomicWriteIntoMissingFolderIsAnError) {
   const std::string p = path("no/such/folder/file.safetensors");
   expect_file_error([&] { write_safetensors(p, sample_tensors()); }, p, "cannot create");
+}
+
+// ---- hostile files (issue #14) ----
+
+TEST_F(Formats, DeeplyNestedJsonIsRejectedWithoutEchoingIt) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string p = path("deep.safetensors");
+  for (const std::string& header :
+       {R"({"x":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,0]}})",
+        R"({"__metadata__":{"a":)" + deep + "}}"}) {
+    write_bytes(p, safetensors_bytes(header, 0));
+    try {
+      read_safetensors(p);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("more than 64 levels deep"), std::string::npos) << e.what();
+      EXPECT_LT(std::string(e.what()).size(), 400u) << "the value is not printed";
+    }
+  }
+  // Brackets inside strings are text, not nesting.
+  EXPECT_EQ(formats::parse_json("[\"" + std::string(1000, '[') + "\"]", "doc").size(), 1u);
+  expect_file_error([] { formats::parse_json("[1,", "run/args.json"); }, "run/args.json", "not valid JSON");
+}
+
+TEST_F(Formats, ValuesInErrorsAreCut) {
+  const std::string p = path("long.safetensors");
+  const std::string long_array = "[" + std::string(20000, '1') + ".5]";
+  write_bytes(p, safetensors_bytes(R"({"x":{"dtype":"F32","shape":[)" + long_array + R"(],"data_offsets":[0,0]}})", 0));
+  try {
+    read_safetensors(p);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_LT(std::string(e.what()).size(), 400u) << e.what();
+  }
+}
+
+TEST_F(Formats, ZeroDimensionDoesNotHideAnOverflowingShape) {
+  const std::string npy = path("zero.npy");
+  write_bytes(npy, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2, 933333333333332320, 3, 0), }", 0));
+  expect_file_error([&] { read_npy(npy); }, npy, "more than 2^63 bytes");
+
+  const std::string idx = path("zero-idx");
+  std::vector<std::uint32_t> dims(10, 0xfffffff0u);
+  dims[4] = 0;
+  write_bytes(idx, idx_bytes(0x08, dims, 0));
+  expect_file_error([&] { read_idx(idx); }, idx, "more than 2^63 bytes");
+
+  const std::string st = path("zero.safetensors");
+  write_bytes(st, safetensors_bytes(
+                      R"({"x":{"dtype":"I64","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})", 0));
+  expect_file_error([&] { read_safetensors(st); }, st, "more than 2^63 bytes");
+
+  EXPECT_THROW(shape_numel({0, std::int64_t{1} << 40, std::int64_t{1} << 40}), Error);
+  EXPECT_THROW(Tensor::empty({std::int64_t{1} << 62}, DType::I64), Error);
+  EXPECT_EQ(shape_numel({3, 0, 5}), 0);
+}
+
+TEST_F(Formats, GzipBombStopsAtTheSizeItsHeaderPromises) {
+  // 64 MiB of zeros behind a header that promises 16 bytes: decompression must
+  // stop just past the promise (a bomb costs no memory) and name the mismatch.
+  std::string bomb = idx_bytes(0x08, {16}, 16);
+  bomb.append(64u << 20, '\0');
+  const std::string p = path("bomb.gz");
+  write_gzip(p, bomb);
+  expect_file_error([&] { read_idx(p); }, p, "need 16 bytes of data but the file holds more");
+}
+
+TEST_F(Formats, StaleTemporariesOfDeadProcessesAreRemoved) {
+  // pid_max is at most 2^22 on Linux, so this pid cannot be running.
+  const std::string dead = path("last.safetensors.tmp.99999999"), mine = path("x.tmp." + std::to_string(::getpid()));
+  write_bytes(dead, "partial");
+  write_bytes(mine, "in progress");
+  write_bytes(path("notes.tmp.txt"), "not ours");
+  EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(mine));
+  EXPECT_TRUE(fs::exists(path("notes.tmp.txt")));
 }

@@ -27,7 +27,7 @@ int cmd_eval(const Args& args) {
     device_name = v;
   });
   flags.add("--batch-size", "N", "images per forward pass", "500",
-            [&](const std::string& v) { batch_size = parse_int("--batch-size", v, 1); });
+            [&](const std::string& v) { batch_size = parse_int("--batch-size", v, 1, 1 << 20); });
   try {
     const std::vector<std::string> positional = flags.parse(args);
     if (flags.help_requested()) {

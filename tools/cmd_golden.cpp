@@ -10,17 +10,15 @@
 #include <vector>
 
 #include "core/device.h"
-#include "core/formats/safetensors.h"
 #include "kernels/registry.h"
 #include "tools/commands.h"
+#include "tools/golden_case.h"
 
 namespace cudl::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr double kDefaultTolerance = 1e-4;
 
 struct Options {
   std::vector<std::string> paths;
@@ -51,36 +49,6 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
     }
   }
   return files;
-}
-
-// How a case's tensors divide into inputs and expected results (tests/golden/README.md: "out",
-// "out_<state>", and "d<input>" gradients). A "d<X>" is a gradient only when
-// the case has a backward pass (a "dout", or the op is a loss) and X is one of
-// its tensors; otherwise it is an input, like an optimizer's "dw".
-struct CaseLayout {
-  TensorMap inputs;
-  TensorMap expected;
-  bool backward = false;
-};
-
-CaseLayout split_case(TensorMap tensors, bool is_loss) {
-  auto is_output = [](const std::string& name) { return name == "out" || name.rfind("out_", 0) == 0; };
-  const bool has_backward = tensors.count("dout") != 0 || is_loss;
-  CaseLayout layout;
-  std::vector<std::string> names;
-  for (const auto& [name, t] : tensors) names.push_back(name);
-  for (const std::string& name : names) {
-    const bool gradient = has_backward && name != "dout" && name.size() > 1 && name[0] == 'd' &&
-                          tensors.count(name.substr(1)) != 0 && !is_output(name.substr(1));
-    Tensor t = std::move(tensors.at(name));
-    if (is_output(name) || gradient) {
-      layout.expected.emplace(name, std::move(t));
-      layout.backward = layout.backward || gradient;
-    } else {
-      layout.inputs.emplace(name, std::move(t));
-    }
-  }
-  return layout;
 }
 
 // The reporting order: out, out_<state>, then the gradients.
@@ -143,26 +111,16 @@ class Runner {
 
  private:
   void run_case(const std::string& path, const std::string& name) {
-    SafetensorsFile file = read_safetensors(path);
-    auto op_it = file.metadata.find("op");
-    CUDL_CHECK(op_it != file.metadata.end(), path, ": no 'op' in the metadata");
-    const OpDef* op = find_op(op_it->second);
-    if (op == nullptr) {
-      report("SKIP", name, "", "(op '" + op_it->second + "' is not in this build's registry)");
+    const GoldenCase c = read_golden_case(path);
+    if (c.op == nullptr) {
+      report("SKIP", name, "", "(op '" + c.op_name + "' is not in this build's registry)");
       ++tally_.skipped;
       return;
     }
-    Attrs attrs;
-    double tolerance = kDefaultTolerance;
-    for (const auto& [key, value] : file.metadata) {
-      if (key == "tol") {
-        tolerance = Attrs{{key, value}}.get_float(path.c_str(), key);
-      } else if (key != "op") {
-        attrs.set(key, value);
-      }
-    }
-    const CaseLayout layout = split_case(std::move(file.tensors), op->is_loss);
-    CUDL_CHECK(!layout.expected.empty(), path, ": no 'out', 'out_*' or gradient to compare with");
+    const OpDef* op = c.op;
+    const CaseLayout& layout = c.layout;
+    const Attrs& attrs = c.attrs;
+    const double tolerance = c.tolerance;
 
     bool any = false;
     for (const Implementation& impl : op->implementations) {

@@ -1,8 +1,8 @@
 // cudl train: trains a built-in model on Fashion-MNIST (or any MNIST-format
 // folder) and leaves a run folder with checkpoints, metrics and plots.
-#include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -12,12 +12,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_threads.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/formats/atomic_file.h"
+#include "core/formats/json.h"
 #include "data/dataset.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/plot.h"
+#include "train/run_folder.h"
 #include "train/solver.h"
 #include "tools/commands.h"
 #include "tools/flags.h"
@@ -46,7 +50,7 @@ struct TrainSettings {
   double weight_decay = 0.0;
   double lr_decay = 0.9;  // used by --schedule step
   std::string schedule = "cosine";
-  int threads = 0;  // 0: OpenMP's default (every core)
+  int threads = 0;  // 0: the CPUs this process may use (core/cpu_threads.h)
   std::uint64_t seed = 0;
   std::string data = kFashionMnistDir;
   std::string out;
@@ -59,7 +63,13 @@ struct TrainSettings {
   double dropout = -1.0;
   std::int64_t crop_padding = 0;
   bool flip = false;
+  std::int64_t save_every = 0;  // steps; 0: every kSaveSeconds
+  bool skip_nonfinite = false;
 };
+
+// Without --save-every, the resumable state is written this often during an
+// epoch, so a kill -9 loses at most this much training.
+constexpr double kSaveSeconds = 120;
 
 // Each model's default number of epochs (when --epochs is not given): `small`
 // is the default because it passes 91% test accuracy within minutes on a
@@ -81,9 +91,9 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
           s.device = v;
         });
   f.add("--epochs", "N", "passes over the training set", "3 small, 8 three_layer, 4 deep, 10 fcnet",
-        [&](const std::string& v) { s.epochs = parse_int("--epochs", v, 1); });
+        [&](const std::string& v) { s.epochs = parse_int("--epochs", v, 1, 100000); });
   f.add("--batch-size", "N", "images per step", "64",
-        [&](const std::string& v) { s.batch_size = parse_int("--batch-size", v, 1); });
+        [&](const std::string& v) { s.batch_size = parse_int("--batch-size", v, 1, 1 << 20); });
   f.add("--lr", "X", "learning rate", "0.001", [&](const std::string& v) { s.lr = parse_float("--lr", v, 0, false); });
   f.add("--optimizer", "NAME", "update rule: sgd, momentum (0.9), rmsprop, adam or adamw", "adam",
         [&](const std::string& v) {
@@ -108,9 +118,9 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
   f.add("--val", "N", "images held out of the training set for validation (the last N)", "5000",
         [&](const std::string& v) { s.val = parse_int("--val", v, 0); });
   f.add("--hidden", "N,N,...", "hidden fc widths", "100 three_layer, 128 small, 256 deep, 512,256 fcnet",
-        [&](const std::string& v) { s.hidden = parse_int_list("--hidden", v); });
+        [&](const std::string& v) { s.hidden = parse_int_list("--hidden", v, 1 << 16); });
   f.add("--channels", "N,N,...", "small, deep: conv channels of each stage", "32,64",
-        [&](const std::string& v) { s.channels = parse_int_list("--channels", v); });
+        [&](const std::string& v) { s.channels = parse_int_list("--channels", v, 4096); });
   f.add("--norm", "NAME", "fcnet: none, batch or layer", "batch",
         [&](const std::string& v) { s.norm = parse_choice("--norm", v, {"none", "batch", "layer"}); });
   f.add("--dropout", "P", "probability of dropping (0 = no dropout)", "0.3 deep, 0 otherwise", [&](const std::string& v) {
@@ -118,12 +128,16 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
     if (s.dropout >= 1) throw UsageError("--dropout must be < 1, got " + v);
   });
   f.add("--crop-padding", "N", "augment: pad by N and crop back at a random offset", "0",
-        [&](const std::string& v) { s.crop_padding = parse_int("--crop-padding", v, 0); });
+        [&](const std::string& v) { s.crop_padding = parse_int("--crop-padding", v, 0, 64); });
   f.add_switch("--flip", "augment: flip images horizontally at random", &s.flip);
-  f.add("--threads", "N", "CPU threads (on a busy machine fewer threads can be faster)", "every core",
-        [&](const std::string& v) { s.threads = static_cast<int>(parse_int("--threads", v, 1)); });
+  f.add("--threads", "N", "CPU threads (on a busy machine fewer threads can be faster)", "the usable CPUs",
+        [&](const std::string& v) { s.threads = static_cast<int>(parse_int("--threads", v, 1, 1024)); });
   f.add("--max-steps", "N", "stop after N steps in total, resumable with --resume", "no limit",
         [&](const std::string& v) { s.max_steps = parse_int("--max-steps", v, 1); });
+  f.add("--save-every", "N", "also write the resumable state every N steps within an epoch", "every 2 minutes",
+        [&](const std::string& v) { s.save_every = parse_int("--save-every", v, 1); });
+  f.add_switch("--skip-nonfinite",
+               "skip steps whose loss or gradient is NaN or infinite instead of stopping the run", &s.skip_nonfinite);
 }
 
 ModelConfig model_config(const TrainSettings& s, const Dataset& train) {
@@ -179,7 +193,8 @@ std::string format_seconds(double s) {
 }
 
 // The arguments that define a run, saved so --resume can rebuild it: all but
-// where it goes, whether it resumes and where it stops.
+// where it goes, whether it resumes and where it stops. --data is stored
+// absolute, so a resume from another directory finds the same files.
 std::vector<std::string> run_defining_args(const Args& args) {
   std::vector<std::string> kept;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -189,9 +204,27 @@ std::vector<std::string> run_defining_args(const Args& args) {
       continue;
     }
     if (args[i].starts_with("--out=") || args[i].starts_with("--max-steps=")) continue;
-    kept.push_back(args[i]);
+    if (args[i] == "--data" && i + 1 < args.size()) {
+      kept.push_back("--data=" + fs::absolute(args[++i]).string());
+    } else if (args[i].starts_with("--data=")) {
+      kept.push_back("--data=" + fs::absolute(args[i].substr(7)).string());
+    } else {
+      kept.push_back(args[i]);
+    }
   }
   return kept;
+}
+
+// The command line saved in `<run_dir>/args.json`.
+Args read_saved_args(const fs::path& run_dir) {
+  const fs::path path = run_dir / "args.json";
+  std::ifstream in(path);
+  if (!in) throw UsageError("--resume: no args.json in '" + run_dir.string() + "' (not a cudl run folder?)");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json saved = formats::parse_json(text, path.string());
+  CUDL_CHECK(saved.is_array() && std::all_of(saved.begin(), saved.end(), [](const auto& a) { return a.is_string(); }),
+             path.string(), ": expected a JSON array of argument strings, got ", formats::json_excerpt(saved));
+  return saved.get<Args>();
 }
 
 }  // namespace
@@ -215,9 +248,7 @@ int cmd_train(const Args& args) {
     if (s.resume) {
       if (s.out.empty()) throw UsageError("--resume needs --out DIR, the run folder to continue");
       // The saved settings first, then whatever this command line overrides.
-      std::ifstream saved(fs::path(s.out) / "args.json");
-      if (!saved) throw UsageError("--resume: no args.json in '" + s.out + "' (not a cudl run folder?)");
-      const Args saved_args = nlohmann::json::parse(saved).get<std::vector<std::string>>();
+      const Args saved_args = read_saved_args(s.out);
       const std::string out = s.out;
       s = TrainSettings{};
       FlagParser replay("cudl train", "", "");
@@ -236,13 +267,26 @@ int cmd_train(const Args& args) {
   }
   if (s.epochs == 0) s.epochs = default_epochs(s);
 
-  if (s.threads > 0) omp_set_num_threads(s.threads);
+  // `--model small` is a smaller configuration of the deep architecture: name both.
+  const std::string model_name = s.task == "fcnet" ? std::string("fcnet") : s.model;
+  const fs::path run_dir = s.out.empty() ? fs::path("runs") / (model_name + "-" + timestamp()) : fs::path(s.out);
+  const RunFolderLock lock(run_dir);  // before anything is read from or written to the folder
+  if (s.resume && !fs::exists(run_dir / "state.safetensors"))
+    throw Error("--resume: " + run_dir.string() +
+                " has no state.safetensors yet (the run stopped before its first save); start it again without --resume");
+
+  if (s.threads > 0) set_cpu_threads(s.threads);
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
 
   DatasetSplits splits = load_mnist_format(s.data, fashion_mnist_classes());
-  if (s.val > 0) split_validation_last(splits, std::min(s.val, splits.train.size() - 1));
+  const std::int64_t images = splits.train.size();
+  CUDL_CHECK(s.val < images, "--val ", s.val, " leaves no training images: ", s.data, " has ", images,
+             " training images");
+  if (s.val > 0) split_validation_last(splits, s.val);
   if (s.subset > 0 && s.subset < splits.train.size()) splits.train = splits.train.slice(0, s.subset);
+  CUDL_CHECK(s.batch_size <= splits.train.size(), "--batch-size ", s.batch_size, " is larger than the ",
+             splits.train.size(), " training images");
   const Normalization norm = normalize_splits(splits);
   std::printf("data: %s: %lld train, %lld val, %lld test images\n", s.data.c_str(),
               static_cast<long long>(splits.train.size()), static_cast<long long>(splits.val.size()),
@@ -250,8 +294,6 @@ int cmd_train(const Args& args) {
 
   const ModelConfig config = model_config(s, splits.train);
   auto model = build_model(config, s.seed, device);
-  // `--model small` is a smaller configuration of the deep architecture: name both.
-  const std::string model_name = s.task == "fcnet" ? std::string("fcnet") : s.model;
   std::printf("model: %s%s, %lld parameters\n%s\n", model_name.c_str(),
               model_name == config.kind ? "" : (" (" + config.kind + " architecture)").c_str(),
               static_cast<long long>(model->num_parameters()), model->name().c_str());
@@ -271,12 +313,25 @@ int cmd_train(const Args& args) {
   options.seed = s.seed;
   options.augment = {.crop_padding = s.crop_padding, .horizontal_flip = s.flip};
   options.max_steps = s.max_steps;
+  options.skip_nonfinite = s.skip_nonfinite;
   options.stop_requested = [] { return g_interrupted.load(); };
 
   Progress progress(isatty(fileno(stdout)) != 0);
-  options.on_step = [&](const StepReport& r) { progress.step(r); };
-  const fs::path run_dir = s.out.empty() ? fs::path("runs") / (model_name + "-" + timestamp()) : fs::path(s.out);
-  fs::create_directories(run_dir);
+  // The resumable state, also within an epoch (--save-every, else every kSaveSeconds).
+  Solver* solver_ptr = nullptr;
+  std::int64_t saved_step = 0;
+  auto last_save = std::chrono::steady_clock::now();
+  auto save_state = [&] {
+    solver_ptr->save_state((run_dir / "state.safetensors").string());
+    saved_step = solver_ptr->steps_taken();
+    last_save = std::chrono::steady_clock::now();
+  };
+  options.on_step = [&](const StepReport& r) {
+    progress.step(r);
+    const bool due = s.save_every > 0 ? r.step % s.save_every == 0
+                                      : std::chrono::steady_clock::now() - last_save > std::chrono::duration<double>(kSaveSeconds);
+    if (due && r.batch < r.batches_per_epoch) save_state();  // an epoch's end saves anyway
+  };
   const std::map<std::string, std::string> run_metadata = {{"seed", std::to_string(s.seed)}};
   auto save_epoch = [&](Solver& solver) {
     const EpochRecord& r = solver.history().back();
@@ -286,11 +341,10 @@ int cmd_train(const Args& args) {
     save_checkpoint((run_dir / "last.safetensors").string(), *model, norm, splits.train.class_names, meta);
     if (solver.best_epoch() == r.epoch)
       save_checkpoint((run_dir / "best.safetensors").string(), *model, norm, splits.train.class_names, meta);
-    solver.save_state((run_dir / "state.safetensors").string());
+    save_state();
     write_metrics_csv(run_dir / "metrics.csv", solver.history());
     write_plots(run_dir, solver);
   };
-  Solver* solver_ptr = nullptr;
   options.on_epoch = [&](const EpochRecord& r) {
     progress.clear();
     std::printf("epoch %lld/%lld  loss %.4f  train acc %.2f%%  val acc %.2f%%  lr %.2e  %s  %.0f img/s\n",
@@ -307,8 +361,10 @@ int cmd_train(const Args& args) {
     solver.load_state((run_dir / "state.safetensors").string());
     std::printf("resumed %s at step %lld (epoch %lld)\n", run_dir.string().c_str(),
                 static_cast<long long>(solver.steps_taken()), static_cast<long long>(solver.epochs_done() + 1));
+    saved_step = solver.steps_taken();
   } else {
-    std::ofstream(run_dir / "args.json") << nlohmann::json(run_defining_args(args)).dump() << "\n";
+    const std::string saved_args = nlohmann::json(run_defining_args(args)).dump() + "\n";
+    write_file_atomic((run_dir / "args.json").string(), [&](std::ostream& out) { out << saved_args; });
   }
   std::printf("optimizer: %s, schedule %s, batch %lld, %lld epochs\nrun folder: %s\n",
               solver.optimizer().describe().c_str(), options.schedule.describe().c_str(),
@@ -317,11 +373,21 @@ int cmd_train(const Args& args) {
 
   std::signal(SIGINT, on_sigint);
   const auto start = std::chrono::steady_clock::now();
-  const bool finished = solver.train();
+  bool finished = false;
+  try {
+    finished = solver.train();
+  } catch (const Error& e) {  // a diverged step: nothing after the last save is written
+    progress.clear();
+    throw Error(std::string(e.what()) + "; " +
+                (saved_step > 0 ? run_dir.string() + "/state.safetensors keeps step " + std::to_string(saved_step)
+                                : std::string("no state was saved before it")));
+  }
   std::signal(SIGINT, SIG_DFL);
   progress.clear();
+  if (solver.steps_skipped() > 0)
+    std::printf("skipped %lld steps with a non-finite loss or gradient\n", static_cast<long long>(solver.steps_skipped()));
   if (!finished) {
-    solver.save_state((run_dir / "state.safetensors").string());
+    save_state();
     std::printf("stopped at step %lld; continue with: cudl train %s --resume --out %s\n",
                 static_cast<long long>(solver.steps_taken()), s.task.c_str(), run_dir.string().c_str());
     return g_interrupted ? 130 : 0;

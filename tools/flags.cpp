@@ -7,13 +7,18 @@
 
 namespace cudl::cli {
 
-std::int64_t parse_int(const std::string& flag, const std::string& text, std::int64_t min_value) {
+std::int64_t parse_int(const std::string& flag, const std::string& text, std::int64_t min_value,
+                       std::int64_t max_value) {
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE)
-    throw UsageError(flag + " expects an integer, got '" + text + "'");
-  if (v < min_value) throw UsageError(flag + " must be >= " + std::to_string(min_value) + ", got " + text);
+  if (text.empty() || *end != '\0') throw UsageError(flag + " expects an integer, got '" + text + "'");
+  if (errno == ERANGE || v < min_value || v > max_value)
+    throw UsageError(flag + " must be " +
+                     (max_value == std::numeric_limits<std::int64_t>::max()
+                          ? ">= " + std::to_string(min_value)
+                          : "between " + std::to_string(min_value) + " and " + std::to_string(max_value)) +
+                     ", got " + text);
   return v;
 }
 
@@ -31,10 +36,10 @@ double parse_float(const std::string& flag, const std::string& text, double min_
   return v;
 }
 
-std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::string& text) {
+std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::string& text, std::int64_t max_value) {
   std::vector<std::int64_t> values;
   std::stringstream s(text);
-  for (std::string item; std::getline(s, item, ',');) values.push_back(parse_int(flag, item, 1));
+  for (std::string item; std::getline(s, item, ',');) values.push_back(parse_int(flag, item, 1, max_value));
   if (values.empty()) throw UsageError(flag + " expects a comma-separated list of integers, got '" + text + "'");
   return values;
 }

@@ -9,7 +9,9 @@
 // message; the command prints it and exits with status 2.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,9 +22,13 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::int64_t parse_int(const std::string& flag, const std::string& text, std::int64_t min_value);
+// An integer in [min_value, max_value], else UsageError naming the flag and the range:
+// every integer flag goes through here, so no value can wrap when stored or multiplied.
+std::int64_t parse_int(const std::string& flag, const std::string& text, std::int64_t min_value,
+                       std::int64_t max_value = std::numeric_limits<std::int64_t>::max());
 double parse_float(const std::string& flag, const std::string& text, double min_value, bool min_inclusive = true);
-std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::string& text);  // "512,256"
+// "512,256": each item in [1, max_value].
+std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::string& text, std::int64_t max_value);
 // `text` if it is one of `choices`, else UsageError listing them.
 std::string parse_choice(const std::string& flag, const std::string& text, const std::vector<std::string>& choices);
 

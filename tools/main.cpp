@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/cpu_threads.h"
 #include "core/error.h"
 #include "tools/commands.h"
 
@@ -38,9 +43,25 @@ void print_help() {
   std::printf("\n`cudl <command> --help` explains a command's options.\n");
 }
 
+// libgomp's idle threads spin about 300,000 iterations before sleeping. With
+// other processes on the cores, a spinning thread burns the time slice its
+// partner needs to reach the barrier, and training slows far more than the CPU
+// share lost (issue #14). The spin is read from the environment once, when the
+// runtime loads, so a bounded one is set and the binary re-executed (once: the
+// variable is then set). OMP_WAIT_POLICY or GOMP_SPINCOUNT given by the user win.
+constexpr const char* kSpinCount = "20000";
+
+void relaunch_with_bounded_spin(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  if (::setenv("GOMP_SPINCOUNT", kSpinCount, 0) != 0) return;
+  ::execv("/proc/self/exe", argv);  // returns only on failure: run on with the default spin
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  relaunch_with_bounded_spin(argv);
+  cudl::set_cpu_threads();
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     print_help();
     return argc < 2 ? 2 : 0;

@@ -3,9 +3,40 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 
 namespace cudl {
+
+namespace {
+
+// A checkpoint's config decides how much build_model allocates before any tensor
+// is checked, so a hostile file could ask for terabytes. This bounds the
+// parameter count from above (every conv at the widest channel count, the first
+// fc layer fed by the full-resolution widest feature map), in double so that
+// nothing overflows, and refuses configs past a budget no cudl model comes near.
+void check_config_size(const ModelConfig& c, const std::string& path) {
+  constexpr double kMaxParameters = 1ull << 28;  // 1 GiB of float32
+  auto positive = [&](const char* field, std::int64_t v) {
+    CUDL_CHECK(v >= 1, "checkpoint ", path, ": config field '", field, "' must be >= 1, got ", v);
+    return static_cast<double>(v);
+  };
+  double widest = std::max(positive("in_channels", c.in_channels), positive("num_filters", c.num_filters));
+  for (std::int64_t ch : c.channels) widest = std::max(widest, positive("channels", ch));
+  const double kernel = positive("filter_size", c.filter_size);
+  const double convs = static_cast<double>(c.channels.size() + 1) * positive("convs_per_stage", c.convs_per_stage);
+  double bound = convs * widest * widest * std::max(kernel, 3.0) * std::max(kernel, 3.0);
+  double fan_in = widest * positive("height", c.height) * positive("width", c.width);
+  for (std::int64_t h : c.hidden) {
+    bound += (fan_in + 1) * positive("hidden", h);
+    fan_in = static_cast<double>(h);
+  }
+  bound += (fan_in + 1) * positive("num_classes", c.num_classes);
+  CUDL_CHECK(bound <= kMaxParameters, "checkpoint ", path, ": its config describes a model of up to ", bound,
+             " parameters, more than the ", kMaxParameters, " cudl builds from a file");
+}
+
+}  // namespace
 
 TensorMap model_state_dict(Module& model) {
   TensorMap out;
@@ -48,12 +79,15 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Device device) {
     return it->second;
   };
   LoadedCheckpoint out;
-  out.model = build_model(ModelConfig::from_json(meta("config")), 0, device);
+  const ModelConfig config = ModelConfig::from_json(meta("config"));
+  check_config_size(config, path);
+  out.model = build_model(config, 0, device);
   load_model_state(*out.model, file.tensors);
+  auto meta_json = [&](const char* key) { return formats::parse_json(meta(key), "checkpoint " + path + ": " + key); };
   try {
-    out.normalization.mean = nlohmann::json::parse(meta("input_mean")).get<std::vector<float>>();
-    out.normalization.stddev = nlohmann::json::parse(meta("input_std")).get<std::vector<float>>();
-    out.class_names = nlohmann::json::parse(meta("class_names")).get<std::vector<std::string>>();
+    out.normalization.mean = meta_json("input_mean").get<std::vector<float>>();
+    out.normalization.stddev = meta_json("input_std").get<std::vector<float>>();
+    out.class_names = meta_json("class_names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     detail::throw_error("checkpoint ", path, ": bad metadata: ", e.what());
   }

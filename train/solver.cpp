@@ -1,12 +1,15 @@
 #include "train/solver.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 #include "autograd/functions.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/state_fields.h"
 #include "train/step.h"
 
 namespace cudl {
@@ -63,12 +66,21 @@ bool Solver::train() {
       }
       const float lr = options_.schedule.lr(step_, epoch_);
       optimizer_->set_learning_rate(lr);
-      const float loss_value = optimization_step({optimizer_.get()}, [&] {
-                                 return cross_entropy(model_.forward(Var(batch->images.view())), batch->labels);
-                               }).loss;
-      loss_history_.push_back(loss_value);
-      epoch_loss_sum_ += loss_value;
-      ++epoch_steps_;
+      const StepResult r = optimization_step({optimizer_.get()}, [&] {
+        return cross_entropy(model_.forward(Var(batch->images.view())), batch->labels);
+      });
+      const float loss_value = r.loss;
+      // A diverged step never reaches the parameters: training stops (or, when
+      // asked, skips the step), so the last saved state stays a good one.
+      CUDL_CHECK(r.nonfinite.empty() || options_.skip_nonfinite, "training diverged at step ", step_ + 1, " (epoch ",
+                 epoch_ + 1, "): ", r.nonfinite, "; try a lower learning rate");
+      if (r.nonfinite.empty()) {
+        loss_history_.push_back(loss_value);
+        epoch_loss_sum_ += loss_value;
+        ++epoch_steps_;
+      } else {
+        ++skipped_steps_;
+      }
       ++step_;
       images_this_session += batch->labels.numel();
       ++batches_this_session;
@@ -166,30 +178,41 @@ void Solver::load_state(const std::string& path) {
   CUDL_CHECK(config != file.metadata.end() && config->second == model_.config().to_json(), "training state ", path,
              ": saved for another model configuration");
   try {
-    const nlohmann::json s = nlohmann::json::parse(it->second);
+    const nlohmann::json s = formats::parse_json(it->second, "training state " + path + ": cudl_training_state");
+    const StateFields f(s, path);
+    const std::int64_t per_epoch = loader_.batches_per_epoch();
+    const std::int64_t epoch = f.integer("epoch", 0, options_.epochs);
+    const std::int64_t step = f.integer("step", epoch * per_epoch, std::numeric_limits<std::int64_t>::max() / 2);
+    const std::int64_t epoch_steps = f.integer("epoch_steps", 0, per_epoch);
+    const std::int64_t best_epoch = f.integer("best_epoch", 0, epoch);
+    const LoaderState loader{f.integer("loader_epoch", epoch, epoch + 1), f.integer("loader_position", 0, train_.size())};
+    const nlohmann::json& records = f.field("records");
+    CUDL_CHECK(records.is_array() && static_cast<std::int64_t>(records.size()) == epoch, "training state ", path,
+               ": expected one record per finished epoch (", epoch, ")");
     load_model_state(model_, file.tensors, kModelPrefix);
     optimizer_->load_state_dict(file.tensors);
     best_params_.clear();
-    if (s.at("best_epoch").get<std::int64_t>() > 0) {
+    if (best_epoch > 0) {
       const std::string prefix = kBestPrefix;
       for (auto& [name, t] : file.tensors)
         if (name.starts_with(prefix)) best_params_.emplace(name.substr(prefix.size()), t.clone());
     }
     const auto history = file.tensors.find("loss_history");
-    CUDL_CHECK(history != file.tensors.end(), "training state ", path, ": no loss_history");
+    CUDL_CHECK(history != file.tensors.end() && history->second.dtype() == DType::F32 &&
+                   history->second.numel() <= step,
+               "training state ", path, ": no float32 loss_history of at most ", step, " steps");
     loss_history_ = history->second.to_vector();
-    step_ = s.at("step");
-    epoch_ = s.at("epoch");
-    epoch_loss_sum_ = s.at("epoch_loss_sum");
-    epoch_steps_ = s.at("epoch_steps");
-    epoch_seconds_before_ = s.at("epoch_seconds");
-    model_.generator() = Generator(std::stoull(s.at("generator_seed").get<std::string>()),
-                                   std::stoull(s.at("generator_offset").get<std::string>()));
-    loader_.set_state({s.at("loader_epoch").get<std::int64_t>(), s.at("loader_position").get<std::int64_t>()});
-    best_val_accuracy_ = s.at("best_val_accuracy");
-    best_epoch_ = s.at("best_epoch");
+    step_ = step;
+    epoch_ = epoch;
+    epoch_loss_sum_ = f.number("epoch_loss_sum", -1e300, 1e300);
+    epoch_steps_ = epoch_steps;
+    epoch_seconds_before_ = f.number("epoch_seconds", 0, 1e12);
+    model_.generator() = Generator(f.decimal("generator_seed"), f.decimal("generator_offset"));
+    loader_.set_state(loader);
+    best_val_accuracy_ = f.number("best_val_accuracy", -1, 1);
+    best_epoch_ = best_epoch;
     records_.clear();
-    for (const auto& r : s.at("records"))
+    for (const auto& r : records)
       records_.push_back({r.at(0).get<std::int64_t>(), r.at(1).get<double>(), r.at(2).get<double>(),
                           r.at(3).get<double>(), r.at(4).get<double>(), r.at(5).get<double>(), r.at(6).get<double>()});
   } catch (const nlohmann::json::exception& e) {

@@ -67,6 +67,9 @@ struct SolverOptions {
   // Stop once this many steps have been taken in total (0: no limit), as if the
   // run were interrupted there.
   std::int64_t max_steps = 0;
+  // A step whose loss or gradient is not finite throws cudl::Error naming it
+  // (before the update); with skip_nonfinite the step is counted but not applied.
+  bool skip_nonfinite = false;
   std::function<void(const StepReport&)> on_step;
   std::function<void(const EpochRecord&)> on_epoch;
   // Polled before every step; returning true stops training (e.g. after Ctrl-C).
@@ -93,6 +96,7 @@ class Solver {
   // Copies the parameters of the best epoch into the model.
   void restore_best();
   std::int64_t steps_taken() const { return step_; }
+  std::int64_t steps_skipped() const { return skipped_steps_; }  // non-finite ones, this session
   std::int64_t epochs_done() const { return epoch_; }
   bool finished() const { return epoch_ >= options_.epochs; }
   Optimizer& optimizer() { return *optimizer_; }
@@ -118,6 +122,7 @@ class Solver {
   DataLoader loader_;
 
   std::int64_t step_ = 0;
+  std::int64_t skipped_steps_ = 0;
   std::int64_t epoch_ = 0;  // epochs completed
   double epoch_loss_sum_ = 0.0;
   std::int64_t epoch_steps_ = 0;

@@ -1,6 +1,7 @@
 #include "train/step.h"
 
 #include "core/check.h"
+#include "train/nonfinite.h"
 
 namespace cudl {
 
@@ -12,11 +13,11 @@ StepResult optimization_step(const std::vector<Optimizer*>& optimizers, const st
   value.backward();
   StepResult result;
   result.loss = value.item();
-  if (clip_norm > 0.0f) {
-    std::vector<Parameter*> params;
-    for (Optimizer* opt : optimizers) params.insert(params.end(), opt->parameters().begin(), opt->parameters().end());
-    result.grad_norm = clip_grad_norm(params, clip_norm);
-  }
+  std::vector<Parameter*> params;
+  for (Optimizer* opt : optimizers) params.insert(params.end(), opt->parameters().begin(), opt->parameters().end());
+  result.nonfinite = nonfinite_step_reason(result.loss, params);
+  if (!result.nonfinite.empty()) return result;
+  if (clip_norm > 0.0f) result.grad_norm = clip_grad_norm(params, clip_norm);
   for (Optimizer* opt : optimizers) opt->step();
   return result;
 }

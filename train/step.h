@@ -5,12 +5,15 @@
 //
 // It drops the optimizers' gradients, evaluates `loss` (building the graph),
 // back-propagates, clips the global gradient norm over all the optimizers'
-// parameters when clip_norm > 0, and steps each optimizer. Parameters outside
+// parameters when clip_norm > 0, and steps each optimizer, unless the loss or a
+// gradient is not finite: then nothing is stepped and `nonfinite` says what
+// diverged, for the caller to stop or skip. Parameters outside
 // the optimizers (a frozen discriminator) are not touched, and with
 // requires_grad off they get no gradient at all.
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "autograd/var.h"
@@ -21,6 +24,7 @@ namespace cudl {
 struct StepResult {
   float loss = 0.0f;
   float grad_norm = -1.0f;  // before clipping; -1 when not clipped
+  std::string nonfinite;    // empty when the step was taken
 };
 
 StepResult optimization_step(const std::vector<Optimizer*>& optimizers, const std::function<Var()>& loss,

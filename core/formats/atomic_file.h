@@ -11,4 +11,8 @@ namespace cudl {
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+// Removes the "<name>.tmp.<pid>" files in `folder` whose process is gone: what a
+// kill -9 in the middle of write_file_atomic leaves. Returns how many it removed.
+int remove_stale_temporaries(const std::string& folder);
+
 }  // namespace cudl

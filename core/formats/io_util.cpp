@@ -36,18 +36,28 @@ std::vector<std::uint8_t> read_all(const std::string& path, std::uint64_t limit)
 }
 
 std::uint64_t shape_bytes(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes) {
-  for (std::uint64_t d : dims)
-    if (d == 0) return 0;
+  // The product of the non-zero dimensions must fit too: a 0 among huge dimensions
+  // holds no bytes, but its element count still overflows every later shape_numel.
+  constexpr std::uint64_t kLimit = std::numeric_limits<std::int64_t>::max();
   std::uint64_t bytes = element_bytes;
+  bool empty = false;
   for (std::uint64_t d : dims) {
-    if (bytes > std::numeric_limits<std::uint64_t>::max() / d) return std::numeric_limits<std::uint64_t>::max();
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (bytes > kLimit / d) return std::numeric_limits<std::uint64_t>::max();
     bytes *= d;
   }
-  return bytes;
+  return empty ? 0 : bytes;
+}
+
+std::string excerpt(const std::string& text, std::size_t max_chars) {
+  return text.size() <= max_chars ? text : text.substr(0, max_chars) + "...";
 }
 
 std::string bytes_str(std::uint64_t bytes) {
-  return bytes == std::numeric_limits<std::uint64_t>::max() ? "more than 2^64 bytes" : std::to_string(bytes) + " bytes";
+  return bytes == std::numeric_limits<std::uint64_t>::max() ? "more than 2^63 bytes" : std::to_string(bytes) + " bytes";
 }
 
 }  // namespace cudl::formats

@@ -11,6 +11,10 @@
 
 namespace cudl::formats {
 
+// No file cudl reads needs more dimensions; the bound keeps shapes (and the
+// messages that print them) small.
+inline constexpr std::size_t kMaxDims = 32;
+
 // Throws cudl::Error "<path>: <pieces...>".
 template <typename... Args>
 [[noreturn]] void file_error(const std::string& path, const Args&... args) {
@@ -27,10 +31,15 @@ void read_exact(std::istream& in, void* dst, std::uint64_t bytes, const std::str
 std::vector<std::uint8_t> read_all(const std::string& path, std::uint64_t limit);
 
 // Bytes that `dims` elements of `element_bytes` each take, or UINT64_MAX when
-// that overflows (a lying header); never wraps around.
+// that, or the product of the non-zero dimensions, is 2^63 or more (a lying
+// header); never wraps around.
 std::uint64_t shape_bytes(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes);
 
-// "123 bytes", or "more than 2^64 bytes" for shape_bytes' overflow marker.
+// `text` cut to at most `max_chars` characters ("..." marks a cut), for quoting
+// what a file holds in an error message.
+std::string excerpt(const std::string& text, std::size_t max_chars = 200);
+
+// "123 bytes", or "more than 2^63 bytes" for shape_bytes' overflow marker.
 std::string bytes_str(std::uint64_t bytes);
 
 }  // namespace cudl::formats

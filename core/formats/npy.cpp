@@ -53,7 +53,7 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    file_error(path_, "malformed .npy header at character ", pos_, ": ", what, " (header: ", text_, ")");
+    file_error(path_, "malformed .npy header at character ", pos_, ": ", what, " (header: ", formats::excerpt(text_), ")");
   }
   void skip_space() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -165,7 +165,7 @@ Tensor read_npy(const std::string& path) {
   const auto dict = HeaderParser(path, header).parse_dict();
   auto field = [&](const char* key, HeaderParser::Value::Kind kind, const char* kind_name) -> const HeaderParser::Value& {
     auto it = dict.find(key);
-    if (it == dict.end()) file_error(path, ".npy header has no '", key, "' (header: ", header, ")");
+    if (it == dict.end()) file_error(path, ".npy header has no '", key, "' (header: ", formats::excerpt(header), ")");
     if (it->second.kind != kind) file_error(path, ".npy header's '", key, "' is not ", kind_name);
     return it->second;
   };
@@ -174,6 +174,8 @@ Tensor read_npy(const std::string& path) {
   if (field("fortran_order", Kind::Bool, "True or False").flag)
     file_error(path, "array is stored in Fortran order; cudl reads C order only (save with np.ascontiguousarray)");
   const Shape shape = field("shape", Kind::Tuple, "a tuple").ints;
+  if (shape.size() > formats::kMaxDims)
+    file_error(path, "shape has ", shape.size(), " dimensions, more than the ", formats::kMaxDims, " cudl reads");
 
   const std::uint64_t data_bytes = file_bytes - data_start;
   const std::uint64_t needed = formats::shape_bytes(std::vector<std::uint64_t>(shape.begin(), shape.end()), dtype_size(dtype));

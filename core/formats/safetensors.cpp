@@ -8,6 +8,7 @@
 
 #include "core/formats/atomic_file.h"
 #include "core/formats/io_util.h"
+#include "core/formats/json.h"
 
 namespace cudl {
 
@@ -42,7 +43,7 @@ DType parse_dtype(const std::string& path, const std::string& name, const json& 
 // Non-negative integer no larger than `limit`, else an error naming `what`.
 std::uint64_t parse_count(const std::string& path, const std::string& name, const char* what, const json& value,
                           std::uint64_t limit) {
-  if (!value.is_number_integer()) file_error(path, "tensor '", name, "': ", what, " ", value.dump(), " is not an integer");
+  if (!value.is_number_integer()) file_error(path, "tensor '", name, "': ", what, " ", formats::json_excerpt(value), " is not an integer");
   if (value.is_number_unsigned()) {
     const auto v = value.get<std::uint64_t>();
     if (v > limit) file_error(path, "tensor '", name, "': ", what, " ", v, " is larger than the ", limit, " possible here");
@@ -78,6 +79,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
 
   if (!entry.contains("shape") || !entry["shape"].is_array())
     file_error(path, "tensor '", name, "' has no \"shape\" array");
+  if (entry["shape"].size() > formats::kMaxDims)
+    file_error(path, "tensor '", name, "' has ", entry["shape"].size(), " dimensions, more than the ", formats::kMaxDims,
+               " cudl reads");
   std::vector<std::uint64_t> dims;
   for (const json& d : entry["shape"]) {
     dims.push_back(parse_count(path, name, "dimension", d, std::numeric_limits<std::int64_t>::max()));
@@ -108,12 +112,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   std::string header(header_bytes, '\0');
   formats::read_exact(in, header.data(), header_bytes, path, "the header");
 
-  json root;
-  try {
-    root = json::parse(header);
-  } catch (const json::exception& e) {
-    file_error(path, "header is not valid JSON: ", e.what());
-  }
+  const json root = formats::parse_json(header, path + ": header");
   if (!root.is_object()) file_error(path, "header is JSON but not an object");
 
   SafetensorsFile file;
@@ -123,7 +122,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (name == "__metadata__") {
       if (!value.is_object()) file_error(path, "__metadata__ is not a JSON object");
       for (const auto& [key, text] : value.items()) {
-        if (!text.is_string()) file_error(path, "__metadata__ value of '", key, "' is not a string: ", text.dump());
+        if (!text.is_string()) file_error(path, "__metadata__ value of '", key, "' is not a string: ", formats::json_excerpt(text));
         file.metadata[key] = text.get<std::string>();
       }
       continue;

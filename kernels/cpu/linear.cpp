@@ -7,6 +7,8 @@ namespace cudl::cpu {
 
 namespace {
 // Sizes of the [N, D] x [M, D] problem.
+// Read into named variables, not a structured binding: clang cannot capture
+// bindings in OpenMP regions (the libFuzzer build, tests/fuzz).
 struct Dims {
   std::int64_t n, d, m;
 };
@@ -14,7 +16,8 @@ Dims dims_of(const Tensor& x, const Tensor& w) { return {x.numel() / w.size(1), 
 }  // namespace
 
 void linear_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out) {
-  const auto [n, d, m] = dims_of(x, w);
+  const Dims dims = dims_of(x, w);
+  const std::int64_t n = dims.n, d = dims.d, m = dims.m;
   const float *px = x.data<float>(), *pw = w.data<float>(), *pb = b.data<float>();
   float* po = out.data<float>();
   for (std::int64_t i = 0; i < n; ++i)
@@ -26,7 +29,8 @@ void linear_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, Ten
 }
 
 void linear_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db) {
-  const auto [n, d, m] = dims_of(x, w);
+  const Dims dims = dims_of(x, w);
+  const std::int64_t n = dims.n, d = dims.d, m = dims.m;
   const float *pg = dout.data<float>(), *px = x.data<float>(), *pw = w.data<float>();
   gemm_naive(false, false, n, d, m, 1.0f, pg, m, pw, d, 0.0f, dx.data<float>(), d);  // dx = dout w
   gemm_naive(true, false, m, d, n, 1.0f, pg, m, px, d, 0.0f, dw.data<float>(), d);   // dw = dout^T x
@@ -39,7 +43,8 @@ void linear_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& w,
 }
 
 void linear_forward_blas(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out) {
-  const auto [n, d, m] = dims_of(x, w);
+  const Dims dims = dims_of(x, w);
+  const std::int64_t n = dims.n, d = dims.d, m = dims.m;
   const float* pb = b.data<float>();
   float* po = out.data<float>();
   // Seed each row with the bias, then accumulate x w^T on top (beta = 1).
@@ -50,7 +55,8 @@ void linear_forward_blas(const Tensor& x, const Tensor& w, const Tensor& b, Tens
 }
 
 void linear_backward_blas(const Tensor& dout, const Tensor& x, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db) {
-  const auto [n, d, m] = dims_of(x, w);
+  const Dims dims = dims_of(x, w);
+  const std::int64_t n = dims.n, d = dims.d, m = dims.m;
   const float* pg = dout.data<float>();
   gemm_blas(false, false, n, d, m, 1.0f, pg, m, w.data<float>(), d, 0.0f, dx.data<float>(), d);
   gemm_blas(true, false, m, d, n, 1.0f, pg, m, x.data<float>(), d, 0.0f, dw.data<float>(), d);

@@ -11,6 +11,8 @@ namespace cudl::cpu {
 
 namespace {
 // x seen as [N, C, S].
+// Read into named variables, not a structured binding: clang cannot capture
+// bindings in OpenMP regions (the libFuzzer build, tests/fuzz).
 struct Layout {
   std::int64_t n, c, s;
 };
@@ -200,7 +202,8 @@ double channel_total(const std::vector<double>& v, std::int64_t c, std::int64_t 
 
 void batch_norm_forward_rowwise(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
                                 Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t plane = c_count * s;
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
   float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
@@ -242,7 +245,8 @@ void batch_norm_forward_rowwise(const Tensor& x, const Tensor& gamma, const Tens
 
 void batch_norm_backward_rowwise(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                  bool training, NormGrads& grads) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t plane = c_count * s, m = n * s;
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
@@ -288,7 +292,8 @@ void batch_norm_backward_rowwise(const Tensor& dout, const Tensor& x, const Tens
 
 void batch_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
                               Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const float* px = x.data<float>();
   float* out = saved.out.data<float>();
   std::vector<double> mean(c_count), inv_std(c_count);
@@ -315,7 +320,8 @@ void batch_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor
 
 void batch_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                bool training, NormGrads& grads) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const float *px = x.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
   std::vector<double> dgamma(c_count), dbeta(c_count);
   for (std::int64_t c = 0; c < c_count; ++c) {
@@ -331,7 +337,8 @@ void batch_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor
 
 void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
                               Tensor* running_var, bool training, float momentum, float eps, NormForward& saved) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   if (s < kRowwiseMaxSpatial)
     return batch_norm_forward_rowwise(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
@@ -368,7 +375,8 @@ void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
 
 void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                bool training, NormGrads& grads) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   if (s < kRowwiseMaxSpatial) return batch_norm_backward_rowwise(dout, x, gamma, saved, training, grads);
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
@@ -406,7 +414,8 @@ void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor
 
 void group_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
                               NormForward& saved) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t group_channels = c_count / groups, m = group_channels * s;
   const float* px = x.data<float>();
   std::vector<double> mean(n * groups), inv_std(n * groups);
@@ -425,7 +434,8 @@ void group_norm_forward_naive(const Tensor& x, const Tensor& gamma, const Tensor
 
 void group_norm_backward_naive(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                std::int64_t groups, NormGrads& grads) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t group_channels = c_count / groups, m = group_channels * s;
   const float *px = x.data<float>(), *pinv = saved.inv_std.data<float>();
   std::vector<double> dgamma(c_count), dbeta(c_count);
@@ -499,7 +509,8 @@ void group_norm_backward_segment(const float* xs, const float* dys, float* dxs, 
 
 void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
                               NormForward& saved) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t group_channels = c_count / groups, m = group_channels * s;
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
   float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
@@ -514,7 +525,8 @@ void group_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
 
 void group_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                std::int64_t groups, NormGrads& grads) {
-  const auto [n, c_count, s] = layout_of(x);
+  const Layout layout = layout_of(x);
+  const std::int64_t n = layout.n, c_count = layout.c, s = layout.s;
   const std::int64_t group_channels = c_count / groups, m = group_channels * s;
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();

@@ -8,6 +8,8 @@ namespace cudl::cpu {
 namespace {
 
 // The input viewed as rows: planes * H rows of W values.
+// Read into named variables, not a structured binding: clang cannot capture
+// bindings in OpenMP regions (the libFuzzer build, tests/fuzz).
 struct InputRows {
   std::int64_t rows, width;
 };
@@ -41,7 +43,8 @@ void upsample_nearest2d_backward_naive(const Tensor& dout, std::int64_t scale, T
 
 // Input row r (plane p, row h) maps to output rows r*scale .. r*scale + scale-1.
 void upsample_nearest2d_forward_omp(const Tensor& x, std::int64_t scale, Tensor& out) {
-  const auto [rows, w] = input_rows(x);
+  const InputRows input = input_rows(x);
+  const std::int64_t rows = input.rows, w = input.width;
   const std::int64_t out_w = w * scale;
   const float* px = x.data<float>();
   float* po = out.data<float>();
@@ -56,7 +59,8 @@ void upsample_nearest2d_forward_omp(const Tensor& x, std::int64_t scale, Tensor&
 }
 
 void upsample_nearest2d_backward_omp(const Tensor& dout, std::int64_t scale, Tensor& dx) {
-  const auto [rows, w] = input_rows(dx);
+  const InputRows input = input_rows(dx);
+  const std::int64_t rows = input.rows, w = input.width;
   const std::int64_t out_w = w * scale;
   const float* pg = dout.data<float>();
   float* pd = dx.data<float>();

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer harnesses of tests/fuzz, one after another.
+#   scripts/fuzz.sh [SECONDS] [NAME...]   (default: 60 s each, every harness)
+# Builds them first in build/fuzz (clang, ASan + UBSan, only the library and the
+# harnesses). Each grows build/fuzz/corpus/<name> from the seeds in
+# tests/fuzz/corpus/<name>; a finding stops the script with status 1 and leaves
+# the input in build/fuzz/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=(npy safetensors idx cifar checkpoint golden_case)
+
+if [[ ! -f build/fuzz/CMakeCache.txt ]]; then
+  cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_CUDA=OFF -DCUDL_FUZZ=ON -DCUDL_BUILD_TESTS=OFF \
+    -DCUDL_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >build/fuzz.configure.log 2>&1 ||
+    { cat build/fuzz.configure.log; exit 1; }
+fi
+cmake --build build/fuzz -j"$(nproc)" --target cudl_fuzzers >build/fuzz.build.log 2>&1 || { tail -40 build/fuzz.build.log; exit 1; }
+
+mkdir -p build/fuzz/findings
+for name in "${names[@]}"; do
+  work=build/fuzz/corpus/$name log=build/fuzz/fuzz_$name.log
+  mkdir -p "$work"
+  # The readers are single-threaded; one OpenMP thread keeps the runs gentle on a shared machine.
+  if ! OMP_NUM_THREADS=1 "build/fuzz/tests/fuzz/fuzz_$name" "$work" "tests/fuzz/corpus/$name" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+      -artifact_prefix="build/fuzz/findings/$name-" >"$log" 2>&1; then
+    tail -40 "$log"
+    echo "fuzz_$name: FINDING (input in build/fuzz/findings/, log $log)"
+    exit 1
+  fi
+  echo "fuzz_$name: $(grep -E '^#[0-9]+' "$log" | tail -1)"
+done
