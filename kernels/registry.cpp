@@ -30,6 +30,8 @@ OpDef group_norm_op_def();
 OpDef scaled_dot_product_attention_op_def();
 OpDef positional_encoding_op_def();
 OpDef temporal_softmax_loss_op_def();
+OpDef timestep_embedding_op_def();
+OpDef ddpm_q_sample_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -59,6 +61,8 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(scaled_dot_product_attention_op_def());
     ops.push_back(positional_encoding_op_def());
     ops.push_back(temporal_softmax_loss_op_def());
+    ops.push_back(timestep_embedding_op_def());
+    ops.push_back(ddpm_q_sample_op_def());
     return ops;
   }();
   return all;
@@ -102,6 +106,10 @@ double Attrs::get_float(const char* op, const std::string& key) const {
 
 double Attrs::get_float(const char* op, const std::string& key, double fallback) const {
   return has(key) ? get_float(op, key) : fallback;
+}
+
+const std::string& Attrs::get_string(const char* op, const std::string& key) const {
+  return attr_value(values_, op, key);
 }
 
 std::string Attrs::str() const {
