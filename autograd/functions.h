@@ -51,5 +51,11 @@ Var cross_entropy(const Var& x, const Tensor& y);  // logits [N, C], labels [N] 
 Var svm_loss(const Var& x, const Tensor& y);
 Var bce_with_logits(const Var& x, const Tensor& target);  // mean
 Var mse_loss(const Var& x, const Tensor& target);         // mean
+// mean over all elements of (sqrt_weight[t_n] (x[n] - target[n]))^2, x [N, ...]:
+// an MSE weighted per sample by a [T] table of its timestep (the x0 objective's SNR).
+Var timestep_weighted_mse_loss(const Var& x, const Tensor& target, const Tensor& t, const Tensor& sqrt_weight);
+
+// ---- diffusion: x0_scale[t_n] x0[n] + noise_scale[t_n] noise[n] (kernels/ddpm_q_sample.h) ----
+Var ddpm_q_sample(const Var& x0, const Var& noise, const Tensor& t, const Tensor& x0_scale, const Tensor& noise_scale);
 
 }  // namespace cudl
