@@ -53,10 +53,12 @@ Var GaussianDiffusion::q_sample(const Var& x0, const Var& noise, const Tensor& t
 }
 
 Tensor GaussianDiffusion::sample_timesteps(std::int64_t n, Generator& gen) const {
-  const std::vector<float> u = rand({n}, gen).to_vector();  // 24-bit uniforms: floor(u T) is exact for T < 2^24
+  // 24-bit uniforms in [0, 1): u T in double is exact, so floor(u T) < T is uniform over the steps when T
+  // divides 2^24 and within 2^-24 of uniform otherwise.
+  const std::vector<float> u = rand({n}, gen).to_vector();
   std::vector<std::int64_t> steps(u.size());
   for (std::size_t i = 0; i < u.size(); ++i)
-    steps[i] = std::min(static_cast<std::int64_t>(u[i] * static_cast<float>(timesteps())), timesteps() - 1);
+    steps[i] = static_cast<std::int64_t>(static_cast<double>(u[i]) * static_cast<double>(timesteps()));
   return Tensor::from_vector(steps, {n}, device_);
 }
 
