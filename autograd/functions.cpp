@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "kernels/ddpm_q_sample.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
@@ -197,6 +198,30 @@ Var mse_loss(const Var& x, const Tensor& target) {
 Var temporal_softmax_loss(const Var& x, const Tensor& y, const Tensor& mask, TemporalLossNormalize normalize) {
   return loss_result("temporal_softmax_loss",
                      cudl::temporal_softmax_loss(x.value(), y, mask, normalize, current_impl()), x);
+}
+
+// The MSE of the scaled pair is the weighted loss; its gradient, scaled once
+// more, is the weighted loss's: d/dx = sqrt_weight[t] * d/d(sqrt_weight[t] x).
+Var timestep_weighted_mse_loss(const Var& x, const Tensor& target, const Tensor& t, const Tensor& sqrt_weight) {
+  constexpr const char* op = "timestep_weighted_mse_loss";
+  CUDL_CHECK(x.dim() >= 1, op, ": expected x [N, ...], got ", x.value().str());
+  const Impl impl = current_impl();
+  LossResult r = cudl::mse_loss(scale_per_timestep(x.value(), t, sqrt_weight, impl),
+                                scale_per_timestep(target, t, sqrt_weight, impl), impl);
+  Tensor dx = scale_per_timestep(r.dx, t, sqrt_weight, impl);
+  return record(op, std::move(r.loss), {&x},
+                [dx = std::move(dx), impl](const Tensor& g, const Node&) { return gradients(scaled(dx, g, impl)); });
+}
+
+Var ddpm_q_sample(const Var& x0, const Var& noise, const Tensor& t, const Tensor& x0_scale, const Tensor& noise_scale) {
+  const Impl impl = current_impl();
+  return record("ddpm_q_sample", ddpm_q_sample_forward(x0.value(), noise.value(), t, x0_scale, noise_scale, impl),
+                {&x0, &noise},
+                [t = t.view(), x0_scale = x0_scale.view(), noise_scale = noise_scale.view(), impl](const Tensor& g,
+                                                                                                    const Node&) {
+                  DdpmQSampleGrads d = ddpm_q_sample_backward(g, t, x0_scale, noise_scale, impl);
+                  return gradients(std::move(d.dx0), std::move(d.dnoise));
+                });
 }
 
 }  // namespace cudl

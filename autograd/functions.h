@@ -62,5 +62,11 @@ Var mse_loss(const Var& x, const Tensor& target);         // mean
 // x [N, T, V] scores, y [N, T] int64, mask [N, T] (1 keep, 0 ignore).
 Var temporal_softmax_loss(const Var& x, const Tensor& y, const Tensor& mask,
                           TemporalLossNormalize normalize = TemporalLossNormalize::Batch);
+// mean over all elements of (sqrt_weight[t_n] (x[n] - target[n]))^2, x [N, ...]:
+// an MSE weighted per sample by a [T] table of its timestep (the x0 objective's SNR).
+Var timestep_weighted_mse_loss(const Var& x, const Tensor& target, const Tensor& t, const Tensor& sqrt_weight);
+
+// ---- diffusion: x0_scale[t_n] x0[n] + noise_scale[t_n] noise[n] (kernels/ddpm_q_sample.h) ----
+Var ddpm_q_sample(const Var& x0, const Var& noise, const Tensor& t, const Tensor& x0_scale, const Tensor& noise_scale);
 
 }  // namespace cudl

@@ -48,6 +48,8 @@ OpDef where_op_def();
 OpDef masked_fill_op_def();
 OpDef sum_op_def();
 OpDef mean_op_def();
+OpDef timestep_embedding_op_def();
+OpDef ddpm_q_sample_op_def();
 
 const std::vector<OpDef>& op_registry() {
   static const std::vector<OpDef> all = [] {
@@ -96,6 +98,8 @@ const std::vector<OpDef>& op_registry() {
     ops.push_back(transformer_decoder_layer_op_def());
     ops.push_back(unet_resnet_block_op_def());
     ops.push_back(spatial_attention_op_def());
+    ops.push_back(timestep_embedding_op_def());
+    ops.push_back(ddpm_q_sample_op_def());
     return ops;
   }();
   return all;
@@ -139,6 +143,10 @@ double Attrs::get_float(const char* op, const std::string& key) const {
 
 double Attrs::get_float(const char* op, const std::string& key, double fallback) const {
   return has(key) ? get_float(op, key) : fallback;
+}
+
+const std::string& Attrs::get_string(const char* op, const std::string& key) const {
+  return attr_value(values_, op, key);
 }
 
 std::string Attrs::str() const {

@@ -31,6 +31,8 @@ class Attrs {
   std::int64_t get_int(const char* op, const std::string& key, std::int64_t fallback) const;
   double get_float(const char* op, const std::string& key) const;
   double get_float(const char* op, const std::string& key, double fallback) const;
+  // A name-valued attribute ("schedule" = "cosine"), as stored.
+  const std::string& get_string(const char* op, const std::string& key) const;
   const std::map<std::string, std::string>& values() const { return values_; }
   std::string str() const;  // "stride=2 pad=1"
 

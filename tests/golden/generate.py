@@ -273,7 +273,7 @@ OPS = {
     "scaled_dot_product_attention": Op(scaled_dot_product_attention, ("q", "k", "v")),
     "positional_encoding": Op(positional_encoding, ("x",)),
     "timestep_embedding": Op(timestep_embedding),
-    "ddpm_q_sample": Op(ddpm_q_sample),
+    "ddpm_q_sample": Op(ddpm_q_sample, ("x0", "noise")),
     "add": Op(lambda t, a: t["a"] + t["b"], ("a", "b")),
     "sub": Op(lambda t, a: t["a"] - t["b"], ("a", "b")),
     "mul": Op(lambda t, a: t["a"] * t["b"], ("a", "b")),
@@ -580,6 +580,8 @@ CASES = [
          timesteps=1000, schedule="cosine"),
     case("ddpm_q_sample", "sigmoid", {"x0": normal(3, 2, 3, 3), "noise": normal(3, 2, 3, 3), "t": labels(1000, 3)},
          timesteps=1000, schedule="sigmoid"),
+    case("ddpm_q_sample", "sigmoid_100_steps", {"x0": normal(5, 3, 4, 4), "noise": normal(5, 3, 4, 4),
+                                                "t": labels(100, 5)}, timesteps=100, schedule="sigmoid"),
 ]
 
 
