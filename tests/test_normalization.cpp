@@ -275,3 +275,44 @@ TEST(Normalization, BadArgumentsThrowNamingTheOp) {
     group_norm_backward(Tensor::zeros({2, 6, 3, 3}), x4, c6, f, 3);
   });
 }
+
+// A mean far from zero against a small spread (2.0 +- 0.004): one-pass float32
+// statistics would cancel (the review saw dgamma 1e-4 off). The fast variants'
+// shifted sums keep them within 3e-5 of the naive double-precision graph; what
+// is left is x - mean rounded in float32 (ulp(2) / 0.004 ~ 6e-5 relative).
+TEST(Normalization, LargeMeanSmallSpreadKeepsPrecision) {
+  Generator gen(21);
+  auto offset = [&](const Shape& s) {
+    Tensor t = randn(s, gen);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 2.0f + 0.004f * t.data<float>()[i];
+    return t;
+  };
+  const Tensor x4 = offset({8, 6, 5, 5}), x2 = offset({64, 6}), gamma = Tensor::full({6}, 1.5f),
+               beta = Tensor::full({6}, 0.25f);
+  const Tensor dout4 = randn({8, 6, 5, 5}, gen), dout2 = randn({64, 6}, gen);
+  auto grads = [&](Impl impl) {
+    std::vector<std::vector<float>> all;
+    for (const Tensor* x : {&x4, &x2}) {
+      const Tensor& dout = x == &x4 ? dout4 : dout2;
+      NormForward f = batch_norm_forward(*x, gamma, beta, nullptr, nullptr, true, 0.1f, 1e-5f, impl);
+      NormGrads g = batch_norm_backward(dout, *x, gamma, f, true, impl);
+      all.push_back(f.out.to_vector());
+      all.push_back(g.dx.to_vector());
+      all.push_back(g.dgamma.to_vector());
+    }
+    NormForward lf = layer_norm_forward(x2, gamma, beta, 1e-5f, impl);
+    NormGrads lg = layer_norm_backward(dout2, x2, gamma, lf, impl);
+    all.push_back(lf.out.to_vector());
+    all.push_back(lg.dx.to_vector());
+    all.push_back(lg.dgamma.to_vector());
+    NormForward gf = group_norm_forward(x4, gamma, beta, 3, 1e-5f, impl);
+    NormGrads gg = group_norm_backward(dout4, x4, gamma, gf, 3, impl);
+    all.push_back(gf.out.to_vector());
+    all.push_back(gg.dx.to_vector());
+    all.push_back(gg.dgamma.to_vector());
+    return all;
+  };
+  const auto naive = grads(Impl::Naive), fast = grads(Impl::Fast);
+  for (std::size_t i = 0; i < naive.size(); ++i)
+    EXPECT_LT(test::relative_error(fast[i], naive[i]), 3e-5) << "result " << i;
+}
