@@ -9,6 +9,9 @@
 #include "kernels/normalization.h"
 #include "kernels/softmax.h"
 #include "kernels/upsample.h"
+#if CUDL_WITH_CUDA
+#include "kernels/cuda/optimizer_update.h"
+#endif
 
 namespace cudl {
 
@@ -17,14 +20,30 @@ namespace {
 // storage alive until the node is released.
 Tensor saved(const Var& v) { return v.value().view(); }
 
+// t *= factor, in place on the tensor's device.
+void scale_inplace(Tensor& t, float factor) {
+  if (t.is_cuda()) {
+#if CUDL_WITH_CUDA
+    cuda::scale(t.device().index, t.data<float>(), t.numel(), factor);
+#endif
+    return;
+  }
+  float* p = t.data<float>();
+  const std::int64_t n = t.numel();
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (std::int64_t i = 0; i < n; ++i) p[i] *= factor;
+}
+
+Tensor scaled_copy(const Tensor& t, float factor) {
+  Tensor out = t.clone();
+  scale_inplace(out, factor);
+  return out;
+}
+
 // g scaled by the one element of `scale` ([1]): a loss's gradient times its upstream gradient.
 Tensor scaled(Tensor g, const Tensor& scale) {
   const float s = scale.to(Device::cpu()).item();
-  if (s == 1.0f) return g;
-  Tensor host = g.to(Device::cpu());
-  float* p = host.data<float>();
-  for (std::int64_t i = 0; i < host.numel(); ++i) p[i] *= s;
-  return host.to(g.device());
+  return s == 1.0f ? std::move(g) : scaled_copy(g, s);
 }
 }  // namespace
 
@@ -140,6 +159,13 @@ Var group_norm(const Var& x, const Var& gamma, const Var& beta, std::int64_t gro
       [x = saved(x), gamma = saved(gamma), stats = std::move(stats), groups, impl](const Tensor& g, const Node&) {
         return affine_grads(group_norm_backward(g, x, gamma, stats, groups, impl));
       });
+}
+
+Var scale(const Var& x, float factor) {
+  check_float("scale", "x", x.value());
+  return record("scale", scaled_copy(x.value(), factor), {&x}, [factor](const Tensor& g, const Node&) {
+    return gradients(scaled_copy(g, factor));
+  });
 }
 
 Var reshape(const Var& x, const Shape& shape) {

@@ -42,6 +42,9 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor* running_
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f);
 Var group_norm(const Var& x, const Var& gamma, const Var& beta, std::int64_t groups, float eps = 1e-5f);
 
+// x * factor: the constant weights of a sum of losses (½ of LSGAN's squared error).
+Var scale(const Var& x, float factor);
+
 // ---- views ----
 Var reshape(const Var& x, const Shape& shape);  // one dim may be -1; shares storage
 Var flatten(const Var& x);                      // [N, ...] -> [N, prod(...)]
