@@ -23,4 +23,22 @@ std::string Upsample::name() const {
 
 Var Flatten::forward(const Var& x) { return flatten(x); }
 
+Unflatten::Unflatten(Shape sizes) : sizes_(std::move(sizes)) {
+  CUDL_CHECK(!sizes_.empty(), "Unflatten: expected at least one size");
+}
+
+Var Unflatten::forward(const Var& x) {
+  CUDL_CHECK(x.dim() == 2 && x.size(1) == shape_numel(sizes_), "Unflatten: expected [N, ", shape_numel(sizes_),
+             "] to unflatten into ", shape_str(sizes_), ", got ", x.value().str());
+  Shape shape = {x.size(0)};
+  shape.insert(shape.end(), sizes_.begin(), sizes_.end());
+  return reshape(x, shape);
+}
+
+std::string Unflatten::name() const {
+  std::string s = "Unflatten(dim=1, unflattened_size=(";
+  for (std::size_t i = 0; i < sizes_.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes_[i]);
+  return s + (sizes_.size() == 1 ? ",))" : "))");
+}
+
 }  // namespace cudl

@@ -1,4 +1,4 @@
-// Parameter-free layers that move or pick values: MaxPool2d, Upsample, Flatten.
+// Parameter-free layers that move or pick values: MaxPool2d, Upsample, Flatten, Unflatten.
 #pragma once
 
 #include "kernels/max_pool2d.h"
@@ -33,6 +33,18 @@ class Flatten : public Layer {
  public:
   Var forward(const Var& x) override;
   std::string name() const override { return "Flatten()"; }
+};
+
+// torch.nn.Unflatten(1, sizes): [N, prod(sizes)] -> [N, sizes...], a view (how a
+// generator turns an fc output into feature maps).
+class Unflatten : public Layer {
+ public:
+  explicit Unflatten(Shape sizes);
+  Var forward(const Var& x) override;
+  std::string name() const override;
+
+ private:
+  Shape sizes_;
 };
 
 }  // namespace cudl

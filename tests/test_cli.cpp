@@ -456,3 +456,92 @@ TEST_F(Cli, GoldenRejectsANanTolerance) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("tol must be a positive finite number, got 'nan'"), std::string::npos) << r.output;
 }
+
+// ---- cudl train gan / cudl sample gan ----
+
+namespace {
+// An MNIST-format folder (the four IDX files) of `n` patterned side x side images.
+void write_mnist_folder(const fs::path& dir, int n, int side) {
+  fs::create_directories(dir);
+  auto write_idx = [&](const char* name, std::vector<std::int32_t> dims, const std::vector<std::uint8_t>& data) {
+    std::string bytes = {0, 0, 0x08, static_cast<char>(dims.size())};
+    for (std::int32_t d : dims)
+      for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>((d >> shift) & 0xff));
+    bytes.append(data.begin(), data.end());
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+  };
+  std::vector<std::uint8_t> images(static_cast<std::size_t>(n) * side * side), labels(n);
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<std::uint8_t>((i * 7 + i / side * 3) % 256);
+  for (int i = 0; i < n; ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+  for (const char* split : {"train", "t10k"}) {
+    write_idx((std::string(split) + "-images-idx3-ubyte").c_str(), {n, side, side}, images);
+    write_idx((std::string(split) + "-labels-idx1-ubyte").c_str(), {n}, labels);
+  }
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST_F(Cli, TrainGanAndSampleRejectBadFlagsInOneLineWithStatusTwo) {
+  for (const char* args : {"train gan --model vae", "train gan --loss wgan", "train gan --iters 0",
+                           "train gan --iters 5 --epochs 1", "train gan --resume", "train gan extra",
+                           "train gan --noise-dim x", "sample", "sample gan", "sample vae --checkpoint x",
+                           "sample gan --checkpoint x --n 0"}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+  }
+  const CliRun help = run_cli("train gan --help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* flag : {"--model", "--loss", "--iters", "--epochs", "--data", "--out", "--device", "--sample-every",
+                           "--seed", "--resume", "--noise-dim"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+}
+
+TEST_F(Cli, TrainGanRunFolderResumesBitForBitAndSamples) {
+  write_mnist_folder(path("data"), 48, 28);
+  const std::string common = "train gan --data '" + path("data") + "' --batch-size 16 --sample-every 2 --device cpu ";
+  const CliRun straight = run_cli(common + "--iters 4 --out '" + path("a") + "'");
+  ASSERT_EQ(straight.status, 0) << straight.output;
+  EXPECT_NE(straight.output.find("iter 4/4  D "), std::string::npos) << straight.output;
+  for (const char* file : {"samples/iter_000000.png", "samples/iter_000002.png", "samples/iter_000004.png",
+                           "last.safetensors", "state.safetensors", "loss.png", "losses.csv", "args.json"})
+    EXPECT_TRUE(fs::exists(path("a") + "/" + file)) << file;
+
+  const CliRun half = run_cli(common + "--iters 2 --out '" + path("b") + "'");
+  ASSERT_EQ(half.status, 0) << half.output;
+  const CliRun resumed = run_cli("train gan --resume --iters 4 --out '" + path("b") + "'");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed " + path("b") + " at iteration 2"), std::string::npos) << resumed.output;
+  EXPECT_EQ(file_bytes(path("b") + "/losses.csv"), file_bytes(path("a") + "/losses.csv"));
+  const SafetensorsFile a = read_safetensors(path("a") + "/last.safetensors");
+  const SafetensorsFile b = read_safetensors(path("b") + "/last.safetensors");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : a.tensors) EXPECT_EQ(b.tensors.at(name).to_vector(), t.to_vector()) << name;
+  EXPECT_EQ(a.metadata.at("iteration"), "4");
+
+  const CliRun sample = run_cli("sample gan --device cpu --n 10 --checkpoint '" + path("a") +
+                                "/last.safetensors' --out '" + path("grid.png") + "'");
+  ASSERT_EQ(sample.status, 0) << sample.output;
+  EXPECT_TRUE(fs::exists(path("grid.png")));
+}
+
+TEST_F(Cli, TrainGanOnOtherImageSizesAndSampleOfAClassifierAreOneLineErrors) {
+  write_mnist_folder(path("big"), 20, 32);
+  const CliRun big = run_cli("train gan --device cpu --iters 1 --data '" + path("big") + "' --out '" + path("r") + "'");
+  EXPECT_EQ(big.status, 1) << big.output;
+  EXPECT_EQ(count_lines(big.output), 2) << big.output;  // "device: cpu", then the error
+  EXPECT_NE(big.output.find("the GANs take grey 28x28 images, these are 1-channel 32x32"), std::string::npos)
+      << big.output;
+
+  auto convnet = build_model(ModelConfig::defaults("three_layer"), 0);
+  save_checkpoint(path("convnet.safetensors"), *convnet, {{0.5f}, {0.5f}}, fashion_mnist_classes());
+  const CliRun sample = run_cli("sample gan --device cpu --checkpoint '" + path("convnet.safetensors") + "'");
+  EXPECT_EQ(sample.status, 1) << sample.output;
+  EXPECT_EQ(count_lines(sample.output), 1) << sample.output;
+  EXPECT_NE(sample.output.find("holds a 'three_layer' model; expected a GAN checkpoint"), std::string::npos)
+      << sample.output;
+}

@@ -3,14 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "core/cpu_threads.h"
 #include "core/device.h"
@@ -26,18 +22,13 @@
 #include "tools/commands.h"
 #include "tools/flags.h"
 #include "tools/progress.h"
+#include "tools/run_folder.h"
 
 namespace cudl::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) {
-  g_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 struct TrainSettings {
   std::string task;                  // convnet | fcnet
@@ -158,13 +149,6 @@ ModelConfig model_config(const TrainSettings& s, const Dataset& train) {
   return c;
 }
 
-std::string timestamp() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
-
 void write_metrics_csv(const fs::path& path, const std::vector<EpochRecord>& records) {
   std::ofstream f(path);
   f << "epoch,train_loss,train_accuracy,val_accuracy,lr,seconds,images_per_second\n";
@@ -185,58 +169,17 @@ void write_plots(const fs::path& dir, const Solver& solver) {
   plot_accuracy((dir / "accuracy.png").string(), train_acc, val_acc);
 }
 
-std::string format_seconds(double s) {
-  char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  return buf;
-}
-
-// The arguments that define a run, saved so --resume can rebuild it: all but
-// where it goes, whether it resumes and where it stops. --data is stored
-// absolute, so a resume from another directory finds the same files.
-std::vector<std::string> run_defining_args(const Args& args) {
-  std::vector<std::string> kept;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--resume") continue;
-    if (args[i] == "--out" || args[i] == "--max-steps") {
-      ++i;
-      continue;
-    }
-    if (args[i].starts_with("--out=") || args[i].starts_with("--max-steps=")) continue;
-    if (args[i] == "--data" && i + 1 < args.size()) {
-      kept.push_back("--data=" + fs::absolute(args[++i]).string());
-    } else if (args[i].starts_with("--data=")) {
-      kept.push_back("--data=" + fs::absolute(args[i].substr(7)).string());
-    } else {
-      kept.push_back(args[i]);
-    }
-  }
-  return kept;
-}
-
-// The command line saved in `<run_dir>/args.json`.
-Args read_saved_args(const fs::path& run_dir) {
-  const fs::path path = run_dir / "args.json";
-  std::ifstream in(path);
-  if (!in) throw UsageError("--resume: no args.json in '" + run_dir.string() + "' (not a cudl run folder?)");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const nlohmann::json saved = formats::parse_json(text, path.string());
-  CUDL_CHECK(saved.is_array() && std::all_of(saved.begin(), saved.end(), [](const auto& a) { return a.is_string(); }),
-             path.string(), ": expected a JSON array of argument strings, got ", formats::json_excerpt(saved));
-  return saved.get<Args>();
-}
-
 }  // namespace
 
 int cmd_train(const Args& args) {
+  if (!args.empty() && args[0] == "gan") return cmd_train_gan(Args(args.begin() + 1, args.end()));
   TrainSettings s;
   FlagParser flags("cudl train", "convnet|fcnet [options]",
                    "Trains a classifier on Fashion-MNIST. Prints progress and per-epoch accuracy, then the test\n"
                    "accuracy of the best-validation parameters and a confusion matrix. The run folder gets\n"
                    "best.safetensors and last.safetensors (torch.nn state_dict names; see `cudl eval`),\n"
                    "state.safetensors (for --resume), metrics.csv, loss.png and accuracy.png. Ctrl-C stops\n"
-                   "after the current step and saves the state for --resume.");
+                   "after the current step and saves the state for --resume. GANs: see `cudl train gan --help`.");
   add_train_flags(flags, s);
   std::vector<std::string> positional;
   try {
@@ -248,7 +191,7 @@ int cmd_train(const Args& args) {
     if (s.resume) {
       if (s.out.empty()) throw UsageError("--resume needs --out DIR, the run folder to continue");
       // The saved settings first, then whatever this command line overrides.
-      const Args saved_args = read_saved_args(s.out);
+      const Args saved_args = saved_run_args(s.out);
       const std::string out = s.out;
       s = TrainSettings{};
       FlagParser replay("cudl train", "", "");
@@ -259,7 +202,7 @@ int cmd_train(const Args& args) {
       s.resume = true;
       if (positional.empty()) positional = extra;
     }
-    if (positional.size() != 1) throw UsageError("expected one task, convnet or fcnet");
+    if (positional.size() != 1) throw UsageError("expected one task, convnet or fcnet (or gan, first: cudl train gan [options])");
     s.task = parse_choice("task", positional[0], {"convnet", "fcnet"});
   } catch (const UsageError& e) {
     std::fprintf(stderr, "cudl train: error: %s (see cudl train --help)\n", e.what());
@@ -314,7 +257,7 @@ int cmd_train(const Args& args) {
   options.augment = {.crop_padding = s.crop_padding, .horizontal_flip = s.flip};
   options.max_steps = s.max_steps;
   options.skip_nonfinite = s.skip_nonfinite;
-  options.stop_requested = [] { return g_interrupted.load(); };
+  options.stop_requested = [] { return interrupted(); };
 
   Progress progress(isatty(fileno(stdout)) != 0);
   // The resumable state, also within an epoch (--save-every, else every kSaveSeconds).
@@ -363,15 +306,14 @@ int cmd_train(const Args& args) {
                 static_cast<long long>(solver.steps_taken()), static_cast<long long>(solver.epochs_done() + 1));
     saved_step = solver.steps_taken();
   } else {
-    const std::string saved_args = nlohmann::json(run_defining_args(args)).dump() + "\n";
-    write_file_atomic((run_dir / "args.json").string(), [&](std::ostream& out) { out << saved_args; });
+    save_run_args(run_dir, args);
   }
   std::printf("optimizer: %s, schedule %s, batch %lld, %lld epochs\nrun folder: %s\n",
               solver.optimizer().describe().c_str(), options.schedule.describe().c_str(),
               static_cast<long long>(s.batch_size), static_cast<long long>(s.epochs), run_dir.string().c_str());
   std::fflush(stdout);
 
-  std::signal(SIGINT, on_sigint);
+  catch_interrupts();
   const auto start = std::chrono::steady_clock::now();
   bool finished = false;
   try {
@@ -382,7 +324,7 @@ int cmd_train(const Args& args) {
                 (saved_step > 0 ? run_dir.string() + "/state.safetensors keeps step " + std::to_string(saved_step)
                                 : std::string("no state was saved before it")));
   }
-  std::signal(SIGINT, SIG_DFL);
+  release_interrupts();
   progress.clear();
   if (solver.steps_skipped() > 0)
     std::printf("skipped %lld steps with a non-finite loss or gradient\n", static_cast<long long>(solver.steps_skipped()));
@@ -390,7 +332,7 @@ int cmd_train(const Args& args) {
     save_state();
     std::printf("stopped at step %lld; continue with: cudl train %s --resume --out %s\n",
                 static_cast<long long>(solver.steps_taken()), s.task.c_str(), run_dir.string().c_str());
-    return g_interrupted ? 130 : 0;
+    return interrupted() ? 130 : 0;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("trained in %s (this session, evaluation included)\n", format_seconds(seconds).c_str());

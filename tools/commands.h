@@ -13,6 +13,8 @@ using Args = std::vector<std::string>;
 int cmd_info(const Args& args);    // devices, build configuration
 int cmd_golden(const Args& args);  // golden-case runner
 int cmd_train(const Args& args);   // train a built-in model
+int cmd_train_gan(const Args& args);  // cudl train gan: train a GAN
+int cmd_sample(const Args& args);  // images from a trained generative model
 int cmd_eval(const Args& args);    // evaluate a checkpoint
 int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
 int cmd_captions(const Args& args);  // captioning datasets: counts and a captioned image grid

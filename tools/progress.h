@@ -15,16 +15,9 @@ class Progress {
   explicit Progress(bool tty) : tty_(tty) {}
 
   void step(const StepReport& r) {
-    const auto now = std::chrono::steady_clock::now();
     const bool last = r.batch == r.batches_per_epoch;
-    if (tty_) {
-      // At most ~10 redraws a second.
-      if (!last && now - last_print_ < std::chrono::milliseconds(100)) return;
-    } else if (!last && r.batch % std::max<std::int64_t>(1, r.batches_per_epoch / 10) != 0 &&
-               now - last_print_ < std::chrono::seconds(30)) {
-      return;
-    }
-    last_print_ = now;
+    const bool milestone = last || r.batch % std::max<std::int64_t>(1, r.batches_per_epoch / 10) == 0;
+    if (!due(milestone)) return;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * r.batch / std::max<std::int64_t>(1, r.batches_per_epoch));
     const std::string bar = std::string(filled, '=') + std::string(kWidth - filled, ' ');
@@ -34,11 +27,26 @@ class Progress {
                   static_cast<long long>(r.epoch + 1), static_cast<long long>(r.epochs), bar.c_str(),
                   static_cast<long long>(r.batch), static_cast<long long>(r.batches_per_epoch), r.loss,
                   r.images_per_second, eta / 60, eta % 60);
+    show(line);
+  }
+
+  // Whether a line is due now: on a TTY at most ~10 redraws a second, elsewhere at
+  // milestones (every tenth of the work, say) or 30 s after the last line.
+  bool due(bool milestone) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = tty_ ? milestone || now - last_print_ >= std::chrono::milliseconds(100)
+                          : milestone || now - last_print_ >= std::chrono::seconds(30);
+    if (due) last_print_ = now;
+    return due;
+  }
+
+  // Prints `line`: in place on a TTY, as a plain line otherwise.
+  void show(const std::string& line) {
     if (tty_) {
-      std::printf("\r%s\033[K", line);
+      std::printf("\r%s\033[K", line.c_str());
       shown_ = true;
     } else {
-      std::printf("%s\n", line);
+      std::printf("%s\n", line.c_str());
     }
     std::fflush(stdout);
   }
