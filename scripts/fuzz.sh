@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(npy safetensors idx cifar checkpoint golden_case)
+[[ ${#names[@]} -gt 0 ]] || names=(npy safetensors idx cifar checkpoint golden_case png emoji_test vocab hdf5)
 
 if [[ ! -f build/fuzz/CMakeCache.txt ]]; then
   cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_CUDA=OFF -DCUDL_FUZZ=ON -DCUDL_BUILD_TESTS=OFF \
