@@ -1,5 +1,6 @@
-// Shared by the libFuzzer harnesses: cudl's readers take a path (the code users
-// run), so each input is written to one scratch file per process and read back.
+// Shared by the libFuzzer harnesses: most of cudl's readers take a path (the code
+// users run), so each input is written to one scratch file per process and read
+// back; readers of bytes in memory take the input as it comes.
 #pragma once
 
 #include <unistd.h>
@@ -24,16 +25,22 @@ inline const std::string& input_file(const std::uint8_t* data, std::size_t size,
   return path;
 }
 
-// Runs `read` on the input: a cudl::Error is the expected answer to a malformed
-// file; anything else (a crash, a sanitizer report, another exception, a leak)
-// is a finding.
-template <typename Read>
-int read_input(const std::uint8_t* data, std::size_t size, const char* suffix, Read read) {
+// Runs `parse`: a cudl::Error is the expected answer to a malformed input;
+// anything else (a crash, a sanitizer report, another exception, a leak) is a
+// finding. Readers of bytes in memory are called through this directly.
+template <typename Parse>
+int parse_input(Parse parse) {
   try {
-    read(input_file(data, size, suffix));
+    parse();
   } catch (const cudl::Error&) {
   }
   return 0;
+}
+
+// Runs `read` on the input written to the scratch file (see parse_input).
+template <typename Read>
+int read_input(const std::uint8_t* data, std::size_t size, const char* suffix, Read read) {
+  return parse_input([&] { read(input_file(data, size, suffix)); });
 }
 
 }  // namespace cudl::fuzz
