@@ -8,11 +8,13 @@
 # The device tool carries at most 64 MiB with the working tree: the total is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-share=${GPU_DEPS_SHARE:-"datasets/fashion-mnist"}
+# The captioning and diffusion data: emoji-test.txt, the Noto colour emoji and the
+# DejaVu font the caption grids are drawn with.
+share=${GPU_DEPS_SHARE:-"datasets/fashion-mnist unicode/emoji fonts/truetype/noto fonts/truetype/dejavu"}
 blas=${CUDL_BLAS:-blis}
 mkdir -p .gpu-deps
 debs=(libgtest-dev googletest libbenchmark-dev libbenchmark1debian nlohmann-json3-dev libpng-dev libpng16-16
-      zlib1g-dev libgomp1)
+      zlib1g-dev libgomp1 libfreetype-dev libfreetype6 libeigen3-dev libhdf5-dev libhdf5-103-1 libsz2 libaec0)
 if [[ $blas == openblas ]]; then
   debs+=(libopenblas-dev libopenblas0-pthread libopenblas-pthread-dev libopenblas0)
 else
