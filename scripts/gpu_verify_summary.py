@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 GPU_SKIP = "needs a CUDA device"  # the reason CUDL_REQUIRE_CUDA() gives (tests/test_util.h)
 # Tests that use the GPU: CUDL_REQUIRE_CUDA tests are named for it, except these.
-CUDA_NAME = re.compile(r"Cuda|CUDA|Gpu|GPU")
+CUDA_NAME = re.compile(r"Cuda|CUDA|Gpu|GPU|Flash")
 CUDA_EXTRA = {"Tensor.HostDeviceRoundTrip", "LayerDevice.ModuleToMovesParametersAndBuffers"}
 VENDOR = re.compile(r"libcudnn|libcublas|cudnn::|cublasLt|cutlass|xmma", re.I)
 RUNTIME = re.compile(r"libcuda\.so|libcudart|libcompute-sanitizer")

@@ -49,7 +49,7 @@ if command -v nvcc >/dev/null 2>&1 || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   # differs in a CUDA build: the GPU tests (skipped with the reason on a machine
   # without one), the device fallback and the CLI. A GPU machine runs everything
   # (scripts/gpu_verify.sh).
-  ctest --test-dir build/cuda -j"$jobs" -R 'Cuda|CUDA|Gpu|Device|Cli|golden_cases'
+  ctest --test-dir build/cuda -j"$jobs" -R 'Cuda|CUDA|Gpu|Flash|Device|Cli|golden_cases'
   explain_skips build/cuda
 else
   echo "==> no nvcc: CUDA build skipped"
