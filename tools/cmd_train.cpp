@@ -230,8 +230,9 @@ Args read_saved_args(const fs::path& run_dir) {
 }  // namespace
 
 int cmd_train(const Args& args) {
+  if (!args.empty() && args[0] == "ddpm") return cmd_train_ddpm(Args(args.begin() + 1, args.end()));
   TrainSettings s;
-  FlagParser flags("cudl train", "convnet|fcnet [options]",
+  FlagParser flags("cudl train", "convnet|fcnet [options]  (ddpm: see cudl train ddpm --help)",
                    "Trains a classifier on Fashion-MNIST. Prints progress and per-epoch accuracy, then the test\n"
                    "accuracy of the best-validation parameters and a confusion matrix. The run folder gets\n"
                    "best.safetensors and last.safetensors (torch.nn state_dict names; see `cudl eval`),\n"

@@ -17,5 +17,7 @@ int cmd_eval(const Args& args);    // evaluate a checkpoint
 int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
 int cmd_captions(const Args& args);  // captioning datasets: counts and a captioned image grid
 int cmd_score(const Args& args);   // FID, IS and label histogram of generated samples
+int cmd_train_ddpm(const Args& args);  // `cudl train ddpm`: a class-conditional diffusion U-Net
+int cmd_sample(const Args& args);  // samples from a generative checkpoint (ddpm)
 
 }  // namespace cudl::cli

@@ -26,10 +26,11 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"info", "show the build configuration and the devices cudl can use", cudl::cli::cmd_info},
       {"golden", "check ops against PyTorch golden cases (files or folders)", cudl::cli::cmd_golden},
-      {"train", "train a model on Fashion-MNIST (convnet or fcnet)", cudl::cli::cmd_train},
+      {"train", "train a model on Fashion-MNIST (convnet, fcnet or ddpm)", cudl::cli::cmd_train},
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
       {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
       {"captions", "load a captioning dataset (emoji, scenes, coco): sizes and a captioned grid", cudl::cli::cmd_captions},
+      {"sample", "sample images from a `cudl train ddpm` checkpoint (grid, denoising strip)", cudl::cli::cmd_sample},
       {"score", "FID, Inception Score and label histogram of generated samples", cudl::cli::cmd_score},
   };
   return all;
