@@ -124,7 +124,7 @@ void add_ddpm_flags(FlagParser& f, DdpmSettings& s) {
           s.ema = parse_float("--ema", v, 0);
           if (s.ema >= 1) throw UsageError("--ema must be < 1, got " + v);
         });
-  f.add("--sample-every", "N", "write a sample grid from the EMA weights every N steps (0: only at the end)", "2000",
+  f.add("--sample-every", "N", "write a sample grid from the EMA weights every N steps and at the end (0: never)", "2000",
         [&](const std::string& v) { s.sample_every = parse_int("--sample-every", v, 0); });
   f.add("--save-every", "N", "write the checkpoint every N steps", "500",
         [&](const std::string& v) { s.save_every = parse_int("--save-every", v, 1); });
@@ -398,7 +398,7 @@ int cmd_train_ddpm(const Args& args) {
       std::fflush(stdout);
     }
     if (iter % s.save_every == 0 || last) save();
-    if ((s.sample_every > 0 && iter % s.sample_every == 0) || last) {
+    if (s.sample_every > 0 && (iter % s.sample_every == 0 || last)) {
       char name[48];
       std::snprintf(name, sizeof name, "samples-%07lld.png", static_cast<long long>(iter));
       write_class_grid(run_dir / name, diffusion, unet, ema);
