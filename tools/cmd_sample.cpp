@@ -1,4 +1,5 @@
-// cudl sample gan: a grid of images from the generator of a `cudl train gan` checkpoint.
+// cudl sample gan: a grid of images from the generator of a `cudl train gan` checkpoint;
+// cudl sample ddpm is tools/cmd_ddpm.cpp.
 #include <cstdio>
 
 #include "core/device.h"
@@ -10,7 +11,7 @@
 
 namespace cudl::cli {
 
-int cmd_sample(const Args& args) {
+int cmd_sample_gan(const Args& args) {
   std::string checkpoint, out = "samples.png", device_name = "auto";
   std::int64_t count = 64, columns = 0;
   std::uint64_t seed = 0;
@@ -36,7 +37,7 @@ int cmd_sample(const Args& args) {
       return 0;
     }
     if (positional.size() != 1) throw UsageError("expected what to sample from: gan");
-    parse_choice("model family", positional[0], {"gan"});
+    parse_choice("model family", positional[0], {"gan", "ddpm"});
     if (checkpoint.empty()) throw UsageError("--checkpoint FILE is required");
   } catch (const UsageError& e) {
     std::fprintf(stderr, "cudl sample: error: %s (see cudl sample --help)\n", e.what());
@@ -53,6 +54,13 @@ int cmd_sample(const Args& args) {
               static_cast<long long>(gan.info.iteration), static_cast<long long>(gan.info.noise_dim),
               checkpoint.c_str(), out.c_str());
   return 0;
+}
+
+// `cudl sample gan|ddpm ...`: the model family names the command that reads its checkpoint.
+int cmd_sample(const Args& args) {
+  for (const std::string& a : args)
+    if (a == "ddpm") return cmd_sample_ddpm(args);
+  return cmd_sample_gan(args);
 }
 
 }  // namespace cudl::cli

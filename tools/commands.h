@@ -19,5 +19,8 @@ int cmd_eval(const Args& args);    // evaluate a checkpoint
 int cmd_inspect(const Args& args); // tensors, dtypes and shapes in .safetensors, .npy, IDX files
 int cmd_captions(const Args& args);  // captioning datasets: counts and a captioned image grid
 int cmd_score(const Args& args);   // FID, IS and label histogram of generated samples
+int cmd_train_ddpm(const Args& args);  // `cudl train ddpm`: a class-conditional diffusion U-Net
+int cmd_sample_ddpm(const Args& args);  // `cudl sample ddpm`
+int cmd_sample_gan(const Args& args);   // `cudl sample gan`
 
 }  // namespace cudl::cli
