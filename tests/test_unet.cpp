@@ -291,7 +291,7 @@ TEST_F(DdpmCli, ResumeContinuesBitExactlyAndSamplesAreWritten) {
            {"sample ddpm " + ckpt + " --steps 21", 1, "exceeds"},
            {"sample ddpm --checkpoint '" + path("classifier.safetensors") + "'", 1, "not a DDPM checkpoint"},
            {"sample ddpm", 2, "--checkpoint"},
-           {"sample gan " + ckpt, 2, "ddpm"},
+           {"sample gan " + ckpt, 1, "expected a GAN checkpoint"},
            {"train ddpm --p-uncond 1.5", 2, "--p-uncond"},
            {"train ddpm --ema 1", 2, "--ema"},
            {"train ddpm --resume", 2, "--out"},
