@@ -22,7 +22,9 @@ std::vector<LinearTaps> axis_taps(std::int64_t out, std::int64_t scale, std::int
 }  // namespace
 
 void upsample_bilinear2d_forward_naive(const Tensor& x, std::int64_t scale, Tensor& out) {
-  const auto [planes, h, w] = planes_of(x);
+  // Named variables, not a structured binding: clang cannot capture bindings in OpenMP regions.
+  const Planes dims = planes_of(x);
+  const std::int64_t planes = dims.planes, h = dims.h, w = dims.w;
   const std::int64_t oh_n = h * scale, ow_n = w * scale;
   const float* px = x.data<float>();
   float* po = out.data<float>();
@@ -38,7 +40,8 @@ void upsample_bilinear2d_forward_naive(const Tensor& x, std::int64_t scale, Tens
 }
 
 void upsample_bilinear2d_backward_naive(const Tensor& dout, std::int64_t scale, Tensor& dx) {
-  const auto [planes, h, w] = planes_of(dx);
+  const Planes dims = planes_of(dx);
+  const std::int64_t planes = dims.planes, h = dims.h, w = dims.w;
   const std::int64_t oh_n = h * scale, ow_n = w * scale;
   const float* pg = dout.data<float>();
   std::vector<double> sum(static_cast<std::size_t>(dx.numel()), 0.0);
@@ -58,7 +61,9 @@ void upsample_bilinear2d_backward_naive(const Tensor& dout, std::int64_t scale, 
 }
 
 void upsample_bilinear2d_forward_omp(const Tensor& x, std::int64_t scale, Tensor& out) {
-  const auto [planes, h, w] = planes_of(x);
+  // Named variables, not a structured binding: clang cannot capture bindings in OpenMP regions.
+  const Planes dims = planes_of(x);
+  const std::int64_t planes = dims.planes, h = dims.h, w = dims.w;
   const std::int64_t oh_n = h * scale, ow_n = w * scale;
   const std::vector<LinearTaps> cols = axis_taps(ow_n, scale, w);
   const float* px = x.data<float>();
@@ -77,7 +82,8 @@ void upsample_bilinear2d_forward_omp(const Tensor& x, std::int64_t scale, Tensor
 }
 
 void upsample_bilinear2d_backward_separable(const Tensor& dout, std::int64_t scale, Tensor& dx) {
-  const auto [planes, h, w] = planes_of(dx);
+  const Planes dims = planes_of(dx);
+  const std::int64_t planes = dims.planes, h = dims.h, w = dims.w;
   const std::int64_t oh_n = h * scale, ow_n = w * scale;
   const std::vector<LinearTaps> cols = axis_taps(ow_n, scale, w);
   const float* pg = dout.data<float>();
