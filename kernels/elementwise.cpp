@@ -3,6 +3,8 @@
 // sqrt, square, neg, scale_shift, where, masked_fill).
 #include "kernels/elementwise.h"
 
+#include <tuple>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -306,7 +308,8 @@ OpDef scale_shift_op_def() {
                      static_cast<float>(attrs.get_float("scale_shift", "shift"))};
   };
   def.run = [scalars](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
-    const auto [scale, shift] = scalars(attrs);
+    const auto parsed = scalars(attrs);  // not a structured binding: clang 14 cannot capture one
+    const auto scale = std::get<0>(parsed), shift = std::get<1>(parsed);
     const Tensor x = input_on("scale_shift", in, "x", device);
     TensorMap results;
     Tensor out = scale_shift_forward(x, scale, shift, impl);
@@ -315,7 +318,8 @@ OpDef scale_shift_op_def() {
     return results;
   };
   def.make_timed = [scalars](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
-    const auto [scale, shift] = scalars(attrs);
+    const auto parsed = scalars(attrs);  // not a structured binding: clang 14 cannot capture one
+    const auto scale = std::get<0>(parsed), shift = std::get<1>(parsed);
     const Tensor& x = ws.at("x");
     if (!backward) return [&x, scale, shift, impl] { scale_shift_forward(x, scale, shift, impl); };
     const Tensor& dout = timed_upstream_gradient(ws, scale_shift_forward(x, scale, shift, impl));

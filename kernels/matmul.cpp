@@ -2,6 +2,8 @@
 // and the registry entry.
 #include "kernels/matmul.h"
 
+#include <tuple>
+
 #include <array>
 
 #include "core/check.h"
@@ -144,7 +146,8 @@ OpDef matmul_op_def() {
     return std::pair<bool, bool>{attrs.get_int(kOp, "trans_a", 0) != 0, attrs.get_int(kOp, "trans_b", 0) != 0};
   };
   def.run = [flags](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
-    const auto [ta, tb] = flags(attrs);
+    const auto parsed = flags(attrs);  // not a structured binding: clang 14 cannot capture one
+    const auto ta = std::get<0>(parsed), tb = std::get<1>(parsed);
     Tensor a = input_on(kOp, in, "a", device), b = input_on(kOp, in, "b", device);
     TensorMap results;
     Tensor out = matmul_forward(a, b, ta, tb, impl);
@@ -157,7 +160,8 @@ OpDef matmul_op_def() {
     return results;
   };
   def.make_timed = [flags](TensorMap& ws, const Attrs& attrs, Impl impl, bool backward) -> std::function<void()> {
-    const auto [ta, tb] = flags(attrs);
+    const auto parsed = flags(attrs);  // not a structured binding: clang 14 cannot capture one
+    const auto ta = std::get<0>(parsed), tb = std::get<1>(parsed);
     const Tensor &a = ws.at("a"), &b = ws.at("b");
     if (!backward) return [&a, &b, ta, tb, impl] { matmul_forward(a, b, ta, tb, impl); };
     const Tensor& dout = timed_upstream_gradient(ws, matmul_forward(a, b, ta, tb, impl));
@@ -165,7 +169,8 @@ OpDef matmul_op_def() {
   };
   // 2 M N K per product; reads a, b and writes out (backward: two such GEMMs).
   auto sizes = [flags](const TensorMap& in, const Attrs& attrs) {
-    const auto [ta, tb] = flags(attrs);
+    const auto parsed = flags(attrs);  // not a structured binding: clang 14 cannot capture one
+    const auto ta = std::get<0>(parsed), tb = std::get<1>(parsed);
     const MatmulGeometry g = matmul_geometry(in.at("a"), in.at("b"), ta, tb);
     return std::array<double, 4>{2.0 * g.batch * g.m * g.n * g.k, double(in.at("a").numel()),
                                  double(in.at("b").numel()), double(shape_numel(g.out_shape))};
