@@ -95,16 +95,6 @@ std::string UNetLevel::name() const {
          (resample ? ", " + resample->name() : std::string()) + ")";
 }
 
-EmbeddingTable::EmbeddingTable(std::int64_t num_embeddings, std::int64_t dim, Generator& gen, Device device)
-    : weight(Tensor::empty({num_embeddings, dim}, DType::F32, device)) {
-  fill_normal(weight.value(), gen, 0.0f, 1.0f);
-  register_parameter("weight", &weight);
-}
-
-std::string EmbeddingTable::name() const {
-  return "Embedding(" + std::to_string(weight.size(0)) + ", " + std::to_string(weight.size(1)) + ")";
-}
-
 UNet::UNet(const UNetConfig& config, std::uint64_t seed, Device device)
     : config_((check_config(config), config)),
       device_(device),
@@ -117,7 +107,7 @@ UNet::UNet(const UNetConfig& config, std::uint64_t seed, Device device)
   time_mlp_.emplace<Linear>(temb, temb, gen_, device);
   register_module("time_mlp", &time_mlp_);
   if (c.num_classes > 0) {
-    class_emb_ = std::make_unique<EmbeddingTable>(c.num_classes + 1, temb, gen_, device);
+    class_emb_ = std::make_unique<Embedding>(c.num_classes + 1, temb, gen_, device);
     register_module("class_emb", class_emb_.get());
   }
   register_module("init_conv", &init_conv_);
@@ -181,10 +171,10 @@ Var UNet::time_embedding(const Tensor& t, const Tensor* class_ids, std::int64_t 
   if (class_ids != nullptr) {
     CUDL_CHECK(class_ids->dtype() == DType::I64 && class_ids->dim() == 1 && class_ids->size(0) == batch,
                "UNet: expected class ids int64 [", batch, "], got ", class_ids->str());
-    return temb + embedding(*class_ids, class_emb_->weight);  // the embedding checks the range [0, num_classes]
+    return temb + class_emb_->forward(*class_ids);  // the embedding checks the range [0, num_classes]
   }
   const std::vector<std::int64_t> null_ids(static_cast<std::size_t>(batch), config_.num_classes);
-  return temb + embedding(Tensor::from_vector(null_ids, {batch}, t.device()), class_emb_->weight);
+  return temb + class_emb_->forward(Tensor::from_vector(null_ids, {batch}, t.device()));
 }
 
 Var UNet::forward(const Var& x, const Tensor& t, const Tensor* class_ids) {

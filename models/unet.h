@@ -27,6 +27,7 @@
 #include "core/rng.h"
 #include "diffusion/gaussian_diffusion.h"
 #include "layers/attention.h"
+#include "layers/embedding.h"
 #include "layers/resnet_block.h"
 #include "layers/sequential.h"
 
@@ -63,15 +64,6 @@ class UNetLevel : public Module {
   std::unique_ptr<Conv2d> resample;  // "downsample" or "upsample_conv"; null at the bottom / top level
 };
 
-// torch.nn.Embedding's table: the child "class_emb" with its "weight".
-class EmbeddingTable : public Module {
- public:
-  EmbeddingTable(std::int64_t num_embeddings, std::int64_t dim, Generator& gen, Device device);  // N(0, 1)
-  std::string name() const override;
-
-  Parameter weight;
-};
-
 class UNet : public Module {
  public:
   // Parameters from Generator(seed), torch.nn's default initialisation
@@ -97,7 +89,7 @@ class UNet : public Module {
   Device device_;
   Generator gen_;  // before the layers it initialises
   Sequential time_mlp_;  // Linear, SiLU, Linear: "time_mlp.0", "time_mlp.2"
-  std::unique_ptr<EmbeddingTable> class_emb_;  // [num_classes + 1, time_dim]; null when unconditional
+  std::unique_ptr<Embedding> class_emb_;  // [num_classes + 1, time_dim]; null when unconditional
   Conv2d init_conv_;
   ModuleList<UNetLevel> downs_;
   std::unique_ptr<ResnetBlock> mid_block1_;
