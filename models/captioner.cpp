@@ -7,6 +7,7 @@
 #include "autograd/functions.h"
 #include "autograd/tensor_ops.h"
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/random.h"
 #include "data/caption.h"
 #include "layers/activation.h"
@@ -24,7 +25,7 @@ std::string CaptionerConfig::to_json() const {
 
 CaptionerConfig CaptionerConfig::from_json(const std::string& text) {
   try {
-    const nlohmann::json j = nlohmann::json::parse(text);
+    const nlohmann::json j = formats::parse_json(text, "captioner config");
     CaptionerConfig c;
     c.vocab_size = j.at("vocab_size");
     c.input_shape = j.at("input_shape").get<Shape>();
@@ -80,23 +81,23 @@ CaptioningTransformer::CaptioningTransformer(const CaptionerConfig& config, std:
       encoder_(config.uses_images() ? std::make_unique<Sequential>() : nullptr),
       visual_projection_((encoder_ ? build_encoder(*encoder_, config, gen_, device) : 0, memory_width(config)),
                          config.wordvec_dim, gen_, device),
-      embedding_(Tensor::empty({config.vocab_size, config.wordvec_dim}, DType::F32, device)),
+      embedding_(config.vocab_size, config.wordvec_dim, gen_, device, kNullToken, 0.02f),
       output_(config.wordvec_dim, config.vocab_size, gen_, device) {
   if (encoder_) register_module("encoder", encoder_.get());
   register_module("visual_projection", &visual_projection_);
-  register_parameter("embedding.weight", &embedding_);
+  register_module("embedding", &embedding_);
   for (std::int64_t i = 0; i < config.num_layers; ++i)
     layers_.append(std::make_unique<TransformerDecoderLayer>(config.wordvec_dim, config.num_heads, config.feedforward,
                                                              gen_, 1e-5f, device));
   register_module("layers", &layers_);
   register_module("output", &output_);
-  // CS231n's _init_weights, over everything but the encoder and `output`.
+  // CS231n's _init_weights, over everything but the encoder and `output` (the
+  // embedding initialised itself so).
   auto normal_init = [&](Linear& l) {
     fill_normal(l.weight.value(), gen_, 0.0f, 0.02f);
     if (l.bias.defined()) l.bias.value().zero();
   };
   normal_init(visual_projection_);
-  fill_normal(embedding_.value(), gen_, 0.0f, 0.02f);
   for (TransformerDecoderLayer* layer : layers_) {
     for (MultiHeadAttention* attn : {&layer->self_attn, &layer->cross_attn})
       for (Linear* l : {&attn->key, &attn->query, &attn->value, &attn->proj}) normal_init(*l);
@@ -109,7 +110,7 @@ Var CaptioningTransformer::encode(const Var& inputs) {
   const Shape& want = config_.input_shape;
   CUDL_CHECK(inputs.dim() == static_cast<std::int64_t>(want.size()) + 1 &&
                  Shape(inputs.shape().begin() + 1, inputs.shape().end()) == want,
-             "CaptioningTransformer: expected inputs [N, ", shape_str(want).substr(1), ", got ",
+             "CaptioningTransformer: expected inputs [N,", shape_str(want).substr(1), ", got ",
              inputs.value().str());
   if (!encoder_) return reshape(visual_projection_.forward(inputs), {inputs.size(0), 1, config_.wordvec_dim});
   const Var f = encoder_->forward(inputs);  // [N, C, h, w]
@@ -136,7 +137,7 @@ Var CaptioningTransformer::decode(const Var& memory, const Tensor& captions) {
              " tokens exceed max_length ", config_.max_length);
   CUDL_CHECK(captions.size(0) == memory.size(0), "CaptioningTransformer: ", captions.size(0), " captions for ",
              memory.size(0), " images");
-  Var x = positional_encoding(embedding(captions, embedding_, kNullToken), config_.max_length);
+  Var x = positional_encoding(embedding_.forward(captions), config_.max_length);
   const Tensor& mask = causal_mask(captions.size(1));
   for (TransformerDecoderLayer* layer : layers_) x = layer->forward(x, memory, &mask);
   return output_.forward(x);
@@ -222,13 +223,14 @@ std::vector<std::vector<std::int64_t>> CaptioningTransformer::sample_beam(const 
           candidates.push_back(std::move(h));
         }
       }
-      std::partial_sort(candidates.begin(), candidates.begin() + std::min<std::size_t>(candidates.size(), width),
-                        candidates.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.log_prob > b.log_prob; });
-      candidates.resize(std::min<std::size_t>(candidates.size(), static_cast<std::size_t>(width)));
+      // Each ended hypothesis takes one of the `width` places for good, so the
+      // live beam shrinks as captions end and the search stops when none is left.
+      const std::size_t places = std::min(candidates.size(), static_cast<std::size_t>(width) - finished.size());
+      std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(places), candidates.end(),
+                        [](const Hypothesis& a, const Hypothesis& b) { return a.log_prob > b.log_prob; });
+      candidates.resize(places);
       beam.clear();
       for (Hypothesis& h : candidates) (h.ids.back() == kEndToken ? finished : beam).push_back(std::move(h));
-      // Enough captions have ended: each later one only gets longer and no likelier.
-      if (finished.size() >= static_cast<std::size_t>(width)) break;
     }
     for (Hypothesis& h : beam) finished.push_back(std::move(h));  // ran out of length
     const Hypothesis& best = *std::max_element(finished.begin(), finished.end(), [](const Hypothesis& a, const Hypothesis& b) {

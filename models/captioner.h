@@ -20,6 +20,7 @@
 
 #include "core/rng.h"
 #include "layers/attention.h"
+#include "layers/embedding.h"
 #include "layers/sequential.h"
 
 namespace cudl {
@@ -54,9 +55,11 @@ class CaptioningTransformer : public Module {
   // Greedy decoding from <START>, up to max_length - 1 words or <END>; ids [N, L]
   // (no <START>), padded with <NULL> after <END>.
   std::vector<std::vector<std::int64_t>> sample_greedy(const Tensor& inputs);
-  // Beam search of `width` hypotheses per input, scored by the sum of word log
-  // probabilities divided by length (so short captions are not favoured); a
-  // hypothesis ends at <END>.
+  // Beam search of `width` hypotheses per input: each step keeps the likeliest
+  // continuations (sum of word log probabilities); a hypothesis that reaches
+  // <END> is set aside and the live beam shrinks by one, until none is left.
+  // The caption is the set-aside one of highest log probability per word (so
+  // short captions are not favoured).
   std::vector<std::vector<std::int64_t>> sample_beam(const Tensor& inputs, std::int64_t width);
 
   std::string name() const override;
@@ -73,7 +76,7 @@ class CaptioningTransformer : public Module {
   Generator gen_;  // before the layers it initialises
   std::unique_ptr<Sequential> encoder_;  // images only
   Linear visual_projection_;
-  Parameter embedding_;
+  Embedding embedding_;  // <NULL> padding
   ModuleList<TransformerDecoderLayer> layers_;
   Linear output_;
   std::vector<Tensor> masks_;  // masks_[t]
