@@ -10,6 +10,7 @@
 #include "core/check.h"
 #include "core/formats/atomic_file.h"
 #include "core/formats/io_util.h"
+#include "core/formats/json.h"
 #include "data/permutation.h"
 
 namespace cudl {
@@ -101,8 +102,7 @@ std::string Vocabulary::to_json() const {
 }
 
 Vocabulary Vocabulary::parse_json(std::string_view text, const std::string& source) {
-  const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  CUDL_CHECK(!j.is_discarded(), source, ": not valid JSON");
+  const nlohmann::json j = formats::parse_json(text, source);
   CUDL_CHECK(j.is_object() && j.contains("idx_to_word") && j["idx_to_word"].is_array(), source,
              ": expected an object with an \"idx_to_word\" list (CS231n's coco2014_vocab.json layout)");
   std::vector<std::string> words;

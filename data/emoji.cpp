@@ -11,6 +11,7 @@
 
 #include "core/check.h"
 #include "core/formats/io_util.h"
+#include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 #include "core/rng.h"
 
@@ -259,11 +260,11 @@ EmojiSet load_emoji_set(const EmojiOptions& options) {
       SafetensorsFile file = read_safetensors(path);
       if (file.metadata["format"] == kCacheFormat && file.metadata["sources"] == sources) {
         EmojiSet set;
-        const auto names = nlohmann::json::parse(file.metadata.at("names"));
-        const auto entry_groups = nlohmann::json::parse(file.metadata.at("entry_groups"));
-        const auto entry_subgroups = nlohmann::json::parse(file.metadata.at("entry_subgroups"));
-        set.group_names = nlohmann::json::parse(file.metadata.at("group_names")).get<std::vector<std::string>>();
-        set.subgroup_names = nlohmann::json::parse(file.metadata.at("subgroup_names")).get<std::vector<std::string>>();
+        const auto names = formats::parse_json(file.metadata.at("names"), path + " names");
+        const auto entry_groups = formats::parse_json(file.metadata.at("entry_groups"), path + " entry_groups");
+        const auto entry_subgroups = formats::parse_json(file.metadata.at("entry_subgroups"), path + " entry_subgroups");
+        set.group_names = formats::parse_json(file.metadata.at("group_names"), path + " group_names").get<std::vector<std::string>>();
+        set.subgroup_names = formats::parse_json(file.metadata.at("subgroup_names"), path + " subgroup_names").get<std::vector<std::string>>();
         set.missing_glyphs = std::stoll(file.metadata.at("missing_glyphs"));
         set.images = std::move(file.tensors.at("images"));
         set.group = std::move(file.tensors.at("group"));

@@ -6,6 +6,7 @@
 #include "autograd/functions.h"
 #include "autograd/tensor_ops.h"
 #include "core/check.h"
+#include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 #include "core/random.h"
 #include "train/checkpoint.h"
@@ -64,18 +65,6 @@ OptimizerConfig adam_config(const GanOptions& o) {
   c.beta1 = o.beta1;
   c.beta2 = o.beta2;
   return c;
-}
-
-void add_prefixed(TensorMap& out, const std::string& prefix, TensorMap tensors) {
-  for (auto& [name, t] : tensors) out.emplace(prefix + name, std::move(t));
-}
-
-// Views of the entries under `prefix`, with the prefix removed.
-TensorMap entries_under(const TensorMap& tensors, const std::string& prefix) {
-  TensorMap out;
-  for (const auto& [name, t] : tensors)
-    if (name.starts_with(prefix)) out.emplace(name.substr(prefix.size()), t.view());
-  return out;
 }
 
 TensorMap gan_tensors(Module& generator, Module& discriminator) {
@@ -260,7 +249,7 @@ void GanTrainer::load_state(const std::string& path) {
   CUDL_CHECK(info.noise_dim == options_.noise_dim, "training state ", path, " has noise_dim ", info.noise_dim,
              ", this run uses noise_dim ", options_.noise_dim);
   try {
-    const nlohmann::json s = nlohmann::json::parse(state->second);
+    const nlohmann::json s = formats::parse_json(state->second, "training state " + path);
     CUDL_CHECK(s.at("batch_size").get<std::int64_t>() == options_.batch_size, "training state ", path,
                " was saved with batch size ", s.at("batch_size").get<std::int64_t>(), ", this run uses ",
                options_.batch_size);
