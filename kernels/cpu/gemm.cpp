@@ -1,5 +1,7 @@
 #include "kernels/cpu/gemm.h"
 
+#include "kernels/cpu/parallel.h"
+
 #include <cblas.h>
 #if CUDL_BLAS_BLIS
 #include <blis.h>
@@ -48,9 +50,20 @@ void gemm_blas(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::
                std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   configure_blas_threads();
+#if CUDL_BLAS_BLIS
+  // Small products run on one thread: BLIS's threads meet at spinning barriers,
+  // and a few microseconds of work do not pay for them; on a loaded machine a
+  // descheduled partner makes each barrier cost a time slice (a captioner step
+  // of 450x64x64 products ran 3x slower threaded than on one thread at load 8).
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  bli_rntm_set_num_threads(m * n * k >= kBlasParallelMin ? omp_get_max_threads() : 1, &rntm);
+  bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, m, n, k,
+               &alpha, const_cast<float*>(a), lda, 1, const_cast<float*>(b), ldb, 1, &beta, c, ldc, 1, nullptr, &rntm);
+#else
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
               static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+#endif
 }
 
 bool gemm_blas_threads_nest() {
