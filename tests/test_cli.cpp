@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "models/models.h"
 #include "train/checkpoint.h"
 #include "tests/test_util.h"
+#include "train/png.h"
 #include "train/run_folder.h"
 
 using namespace cudl;
@@ -544,4 +546,79 @@ TEST_F(Cli, TrainGanOnOtherImageSizesAndSampleOfAClassifierAreOneLineErrors) {
   EXPECT_EQ(count_lines(sample.output), 1) << sample.output;
   EXPECT_NE(sample.output.find("holds a 'three_layer' model; expected a GAN checkpoint"), std::string::npos)
       << sample.output;
+}
+
+// cudl train captioner and cudl caption end to end, on scenes made from a tiny
+// MNIST-format folder (so the test needs neither Fashion-MNIST nor the emoji font).
+class CaptionerCli : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    fs::create_directories(path("items"));
+    for (const auto& [split, n] : {std::pair{"train", 60}, std::pair{"t10k", 40}}) {
+      std::vector<std::uint8_t> pixels(static_cast<std::size_t>(n) * 28 * 28), labels(n);
+      for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 13 + i / 784 * 29) % 256);
+      for (int i = 0; i < n; ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+      write_idx(path("items") + "/" + split + "-images-idx3-ubyte", {n, 28, 28}, pixels);
+      write_idx(path("items") + "/" + split + "-labels-idx1-ubyte", {n}, labels);
+    }
+    common_ = "train captioner --data scenes --fashion-mnist '" + path("items") +
+              "' --scenes 40 --width 16 --heads 2 --layers 1 --feedforward 16 --encoder 4 --eval-images 8 --grid 4 "
+              "--batch-size 8 --device cpu --out '" + path("run") + "'";
+  }
+  std::string common_;
+};
+
+TEST_F(CaptionerCli, TrainsScoresSavesResumesAndCaptions) {
+  const CliRun run = run_cli(common_ + " --iters 6 --eval-every 3");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("iter 3: greedy captions"), std::string::npos) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^  val +BLEU-1 [0-9.]+  BLEU-2 [0-9.]+  BLEU-3 [0-9.]+  BLEU-4 [0-9.]+  exact"), 2)
+      << run.output;
+  for (const char* file : {"checkpoint.safetensors", "state.safetensors", "metrics.csv", "bleu.png", "loss.png",
+                           "args.json", "captions/val_iter_000003.png", "captions/val_iter_000006.png"})
+    EXPECT_TRUE(fs::exists(path("run") + "/" + file)) << file;
+  std::ifstream metrics(path("run") + "/metrics.csv");
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(metrics), std::istreambuf_iterator<char>(), '\n'), 3);
+
+  // --resume continues from the saved iteration with the saved settings.
+  const CliRun resumed = run_cli("train captioner --resume --out '" + path("run") + "' --iters 8");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed " + path("run") + " at iteration 6"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("trained 2 steps"), std::string::npos) << resumed.output;
+
+  // cudl caption: one line per image; another size or another kind of checkpoint is a one-line error.
+  std::vector<std::uint8_t> grey(56 * 56, 200), small(28 * 28, 200);
+  write_png(path("scene.png"), 56, 56, 1, grey.data());
+  write_png(path("small.png"), 28, 28, 1, small.data());
+  const std::string checkpoint = " --checkpoint '" + path("run") + "/checkpoint.safetensors' ";
+  const CliRun caption = run_cli("caption" + checkpoint + "'" + path("scene.png") + "' '" + path("scene.png") + "'");
+  ASSERT_EQ(caption.status, 0) << caption.output;
+  EXPECT_EQ(count_matches(caption.output, "^.*scene\\.png: [a-z -]*$"), 2) << caption.output;
+  const CliRun beam = run_cli("caption --beam 3" + checkpoint + "'" + path("scene.png") + "'");
+  EXPECT_EQ(beam.status, 0) << beam.output;
+  const CliRun wrong = run_cli("caption" + checkpoint + "'" + path("small.png") + "'");
+  EXPECT_EQ(wrong.status, 1) << wrong.output;
+  EXPECT_EQ(count_lines(wrong.output), 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("small.png"), std::string::npos) << wrong.output;
+  const CliRun other = run_cli("caption --checkpoint '" + path("run") + "/args.json' '" + path("scene.png") + "'");
+  EXPECT_EQ(other.status, 1) << other.output;
+  EXPECT_EQ(count_lines(other.output), 1) << other.output;
+}
+
+TEST_F(CaptionerCli, BadFlagsAndDataAreOneLineErrors) {
+  for (const char* args : {"train captioner --data flickr", "train captioner --heads 3 --width 16",
+                           "train captioner --iters 0", "caption", "caption --checkpoint x.safetensors"}) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+  }
+  const CliRun coco = run_cli("train captioner --data 'coco:" + path("nowhere") + "' --out '" + path("c") + "'");
+  EXPECT_EQ(coco.status, 1) << coco.output;
+  EXPECT_EQ(count_lines(coco.output), 1) << coco.output;
+  // Two runs on one folder: the second is refused while the first holds the lock.
+  const RunFolderLock held(path("run"));
+  const CliRun locked = run_cli(common_ + " --iters 2");
+  EXPECT_EQ(locked.status, 1) << locked.output;
+  EXPECT_NE(locked.output.find("lock"), std::string::npos) << locked.output;
 }

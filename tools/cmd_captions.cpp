@@ -2,11 +2,8 @@
 // grid of images with their captions, to look at the data before training on it.
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
-#include "data/coco.h"
-#include "data/emoji.h"
-#include "data/scenes.h"
+#include "tools/caption_sources.h"
 #include "tools/commands.h"
 #include "tools/flags.h"
 #include "train/image_grid.h"
@@ -48,34 +45,13 @@ int cmd_captions(const Args& args) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  CaptionDataset train, val;
-  if (source == "emoji") {
-    const EmojiOptions options{.black_background = black};
-    if (rerender) std::filesystem::remove(emoji_cache_path(options));
-    const EmojiSet set = load_emoji_set(options);
-    std::printf("emoji: %lld images, %zu groups, %zu subgroups, %lld without a glyph; cache %s\n",
-                static_cast<long long>(set.size()), set.group_names.size(), set.subgroup_names.size(),
-                static_cast<long long>(set.missing_glyphs), emoji_cache_path(options).c_str());
-    CaptionSplits splits = emoji_caption_splits(set, {.split_seed = static_cast<std::uint64_t>(seed)});
-    train = std::move(splits.train), val = std::move(splits.val);
-  } else if (source == "scenes") {
-    const DatasetSplits fashion = load_fashion_mnist(fashion_dir);
-    Scenes scenes = make_scenes(fashion.train, fashion.test, {.seed = static_cast<std::uint64_t>(seed)});
-    std::printf("scenes: held-out pairs");
-    for (const auto& [a, b] : scenes.held_out) std::printf(" %s|%s", scene_nouns()[a].c_str(), scene_nouns()[b].c_str());
-    std::printf("\n");
-    train = std::move(scenes.train), val = std::move(scenes.val);
-  } else {
-    CocoData coco = load_coco(coco_dir);
-    train = std::move(coco.train), val = std::move(coco.val);
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("train: %lld captions of %lld images; val: %lld captions of %lld images\n",
-              static_cast<long long>(train.size()), static_cast<long long>(train.num_images()),
-              static_cast<long long>(val.size()), static_cast<long long>(val.num_images()));
-  std::printf("vocabulary: %lld words with the 4 specials; max_length %lld; image %s; loaded in %.2f s\n",
-              static_cast<long long>(train.vocab.size()), static_cast<long long>(train.max_length()),
-              shape_str(train.image_shape()).c_str(), seconds);
+  CaptionSource data = load_caption_source(source == "coco" ? "coco:" + coco_dir : source,
+                                           {.seed = static_cast<std::uint64_t>(seed),
+                                            .fashion_mnist = fashion_dir,
+                                            .black_background = black,
+                                            .rerender = rerender});
+  const CaptionDataset &train = data.train, &val = data.val;
+  std::printf("loaded in %.2f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
   if (!grid_path.empty()) {
     const CaptionDataset& shown = validation ? val : train;

@@ -174,8 +174,9 @@ void write_plots(const fs::path& dir, const Solver& solver) {
 int cmd_train(const Args& args) {
   if (!args.empty() && args[0] == "gan") return cmd_train_gan(Args(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "ddpm") return cmd_train_ddpm(Args(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "captioner") return cmd_train_captioner(Args(args.begin() + 1, args.end()));
   TrainSettings s;
-  FlagParser flags("cudl train", "convnet|fcnet [options]  (ddpm: see cudl train ddpm --help)",
+  FlagParser flags("cudl train", "convnet|fcnet [options]  (also: cudl train gan|ddpm|captioner --help)",
                    "Trains a classifier on Fashion-MNIST. Prints progress and per-epoch accuracy, then the test\n"
                    "accuracy of the best-validation parameters and a confusion matrix. The run folder gets\n"
                    "best.safetensors and last.safetensors (torch.nn state_dict names; see `cudl eval`),\n"

@@ -22,5 +22,7 @@ int cmd_score(const Args& args);   // FID, IS and label histogram of generated s
 int cmd_train_ddpm(const Args& args);  // `cudl train ddpm`: a class-conditional diffusion U-Net
 int cmd_sample_ddpm(const Args& args);  // `cudl sample ddpm`
 int cmd_sample_gan(const Args& args);   // `cudl sample gan`
+int cmd_train_captioner(const Args& args);  // `cudl train captioner`: CS231n's Transformer captioner
+int cmd_caption(const Args& args);  // captions of PNG images from a captioner checkpoint
 
 }  // namespace cudl::cli

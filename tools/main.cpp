@@ -26,11 +26,13 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"info", "show the build configuration and the devices cudl can use", cudl::cli::cmd_info},
       {"golden", "check ops against PyTorch golden cases (files or folders)", cudl::cli::cmd_golden},
-      {"train", "train a model on Fashion-MNIST (convnet, fcnet, gan or ddpm)", cudl::cli::cmd_train},
+      {"train", "train a model: convnet, fcnet, gan, ddpm (Fashion-MNIST) or captioner (emoji, scenes, COCO)",
+       cudl::cli::cmd_train},
       {"sample", "draw images from a trained generative model (cudl sample gan|ddpm)", cudl::cli::cmd_sample},
       {"eval", "test accuracy and confusion matrix of a checkpoint", cudl::cli::cmd_eval},
       {"inspect", "list the tensors in .safetensors, .npy and IDX files", cudl::cli::cmd_inspect},
       {"captions", "load a captioning dataset (emoji, scenes, coco): sizes and a captioned grid", cudl::cli::cmd_captions},
+      {"caption", "captions of PNG images from a `cudl train captioner` checkpoint", cudl::cli::cmd_caption},
       {"score", "FID, Inception Score and label histogram of generated samples", cudl::cli::cmd_score},
   };
   return all;

@@ -39,6 +39,23 @@ std::string format_seconds(double s) {
   return buf;
 }
 
+namespace {
+// Data flags are stored with absolute paths, so a resume from another directory
+// finds the same files. A value may also name a source ("emoji", "scenes"), which
+// stays as it is unless a file of that name exists, or prefix a path with its
+// kind ("coco:DIR"), whose path part is made absolute.
+const char* const kPathFlags[] = {"--data", "--fashion-mnist"};
+
+std::string stored_path(const std::string& value) {
+  namespace fs = std::filesystem;
+  const std::size_t colon = value.find(':');
+  if (colon != std::string::npos && colon > 0 && value.find('/') > colon)
+    return value.substr(0, colon + 1) + stored_path(value.substr(colon + 1));
+  if (value.find('/') == std::string::npos && !fs::exists(value)) return value;
+  return fs::absolute(value).string();
+}
+}  // namespace
+
 Args run_defining_args(const Args& args) {
   Args kept;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -48,14 +65,19 @@ Args run_defining_args(const Args& args) {
       continue;
     }
     if (args[i].starts_with("--out=") || args[i].starts_with("--max-steps=")) continue;
-    // --data is stored absolute, so a resume from another directory finds the same files.
-    if (args[i] == "--data" && i + 1 < args.size()) {
-      kept.push_back("--data=" + std::filesystem::absolute(args[++i]).string());
-    } else if (args[i].starts_with("--data=")) {
-      kept.push_back("--data=" + std::filesystem::absolute(args[i].substr(7)).string());
-    } else {
-      kept.push_back(args[i]);
+    bool path_flag = false;
+    for (const std::string flag : kPathFlags) {
+      if (args[i] == flag && i + 1 < args.size()) {
+        kept.push_back(flag + "=" + stored_path(args[++i]));
+      } else if (args[i].starts_with(flag + "=")) {
+        kept.push_back(flag + "=" + stored_path(args[i].substr(flag.size() + 1)));
+      } else {
+        continue;
+      }
+      path_flag = true;
+      break;
     }
+    if (!path_flag) kept.push_back(args[i]);
   }
   return kept;
 }

@@ -95,4 +95,15 @@ LoadedCheckpoint load_checkpoint(const std::string& path, Device device) {
   return out;
 }
 
+void add_prefixed(TensorMap& out, const std::string& prefix, TensorMap tensors) {
+  for (auto& [name, t] : tensors) out.emplace(prefix + name, std::move(t));
+}
+
+TensorMap entries_under(const TensorMap& tensors, const std::string& prefix) {
+  TensorMap out;
+  for (const auto& [name, t] : tensors)
+    if (name.starts_with(prefix)) out.emplace(name.substr(prefix.size()), t.view());
+  return out;
+}
+
 }  // namespace cudl

@@ -28,6 +28,11 @@ TensorMap model_state_dict(Module& model);
 // reads "<prefix><name>" and ignores everything else in `tensors`.
 void load_model_state(Module& model, const TensorMap& tensors, const std::string& prefix = "");
 
+// Several state dicts in one file: `tensors` moved into `out` as "<prefix><name>",
+// and back out (views, the prefix removed) with entries_under.
+void add_prefixed(TensorMap& out, const std::string& prefix, TensorMap tensors);
+TensorMap entries_under(const TensorMap& tensors, const std::string& prefix);
+
 void save_checkpoint(const std::string& path, Model& model, const Normalization& normalization,
                      const std::vector<std::string>& class_names,
                      const std::map<std::string, std::string>& extra_metadata = {});
