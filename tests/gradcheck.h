@@ -76,6 +76,7 @@ struct GradCheckOptions {
 struct GradCheckReport {
   double max_error = 0.0;
   std::string worst;  // the tensor with the largest error ("x", "0.weight", ...)
+  double worst_norm = 0.0;  // max(||numeric||, ||analytic||) of that tensor's checked coordinates
   std::int64_t checked = 0;
   std::int64_t skipped = 0;  // coordinates at kinks
 };
@@ -135,6 +136,7 @@ inline GradCheckReport gradcheck(const std::function<Var()>& f, std::vector<std:
     if (error > report.max_error || report.worst.empty()) {
       report.max_error = std::max(report.max_error, error);
       report.worst = name;
+      report.worst_norm = std::max(std::sqrt(numeric_norm), std::sqrt(analytic_norm));
     }
   }
   return report;

@@ -102,9 +102,15 @@ TEST(ModelGradcheck, FullBackwardAtSmallSizes) {
       Generator gen(4);
       Tensor x = randn({6, 1, 8, 8}, gen);
       test::GradCheckOptions o;
-      o.h = 1e-3;  // deep stacks of relu, max pool and batch norm are far from linear over 1e-2
+      // Deep stacks of relu, max pool and batch norm are far from linear over 1e-2. The
+      // float32 noise of a difference quotient grows as 1/h (about 5e-5 per coordinate
+      // here), so the floor that stands for "zero gradient" grows with it: biases that
+      // feed batch norm, or sit behind dead relus, have gradients of 1e-4 and less.
+      o.h = 1e-3;
+      o.absolute_floor = 1e-2;
       const test::GradCheckReport r = test::gradcheck(*model, x, o);
-      EXPECT_LT(r.max_error, 2e-2) << kind << " norm " << norm << ": worst tensor " << r.worst;
+      EXPECT_LT(r.max_error, 2e-2) << kind << " norm " << norm << ": worst tensor " << r.worst
+                                     << " (gradient norm " << r.worst_norm << ")";
       EXPECT_GT(r.checked, 3 * r.skipped) << kind;
     }
   }
