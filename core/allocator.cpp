@@ -59,11 +59,6 @@ void CachingAllocator::deallocate(void* ptr) {
   cached_.emplace(block, ptr);
 }
 
-void CachingAllocator::release_cache() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  release_cache_locked();
-}
-
 void CachingAllocator::release_cache_locked() {
   for (auto& [size, ptr] : cached_) {
     raw_free_(ptr);

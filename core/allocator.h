@@ -45,7 +45,6 @@ class CachingAllocator {
 
   void* allocate(std::size_t bytes);  // throws cudl::Error when out of memory
   void deallocate(void* ptr);
-  void release_cache();  // hands every cached block back to the raw allocator
   AllocatorStats stats() const;
   void reset_peak();
 
@@ -58,7 +57,7 @@ class CachingAllocator {
   std::multimap<std::size_t, void*> cached_;           // size -> block
   std::unordered_map<void*, std::size_t> live_;        // block -> size
   AllocatorStats stats_;
-  void release_cache_locked();
+  void release_cache_locked();  // hands every cached block back to the raw allocator
 };
 
 // Raw storage for tensors on any device; `bytes` as allocated.

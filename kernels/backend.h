@@ -25,12 +25,6 @@ inline const char* impl_name(Impl impl) {
   return "?";
 }
 
-// "cpu_naive", "cpu_fast", "cuda_naive", "cuda_fast"; the vendor one is named by
-// the op's registry entry ("cublas", "cudnn").
-inline std::string backend_name(DeviceType device, Impl impl) {
-  return std::string(device == DeviceType::CPU ? "cpu_" : "cuda_") + impl_name(impl);
-}
-
 [[noreturn]] inline void throw_no_impl(const char* op, Device device, Impl impl) {
   detail::throw_error(op, ": no ", impl_name(impl), " implementation on ", device.str(),
                       device.is_cuda() && !CUDL_WITH_CUDA ? " (built without CUDA)" : "");

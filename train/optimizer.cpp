@@ -44,7 +44,7 @@ void Optimizer::step() {
     l2_terms.push_back({&p->grad(), &p->value()});
   }
   // grad -= (-wd) * w, i.e. grad += wd * w: the SGD rule with a negative rate.
-  if (weight_decay_ > 0.0f && applies_l2_to_gradient()) sgd_update_multi(l2_terms, -weight_decay_, impl_);
+  if (weight_decay_ > 0.0f && applies_l2_to_gradient()) sgd_update_multi(l2_terms, -weight_decay_, current_impl());
   update(updates, steps_ + 1);
   ++steps_;
 }
@@ -117,7 +117,7 @@ std::string SGD::describe() const {
   return format_hyper(name(), {{"lr", learning_rate()}, {"weight_decay", weight_decay()}});
 }
 void SGD::update(const std::vector<ParamUpdate>& params, std::int64_t) {
-  sgd_update_multi(params, learning_rate(), impl_);
+  sgd_update_multi(params, learning_rate(), current_impl());
 }
 
 SGDMomentum::SGDMomentum(std::vector<Parameter*> params, float lr, float momentum, float weight_decay)
@@ -126,7 +126,7 @@ std::string SGDMomentum::describe() const {
   return format_hyper(name(), {{"lr", learning_rate()}, {"momentum", momentum_}, {"weight_decay", weight_decay()}});
 }
 void SGDMomentum::update(const std::vector<ParamUpdate>& params, std::int64_t) {
-  sgd_momentum_update_multi(params, learning_rate(), momentum_, impl_);
+  sgd_momentum_update_multi(params, learning_rate(), momentum_, current_impl());
 }
 
 RMSprop::RMSprop(std::vector<Parameter*> params, float lr, float decay_rate, float eps, float weight_decay)
@@ -138,7 +138,7 @@ std::string RMSprop::describe() const {
                                {"weight_decay", weight_decay()}});
 }
 void RMSprop::update(const std::vector<ParamUpdate>& params, std::int64_t) {
-  rmsprop_update_multi(params, learning_rate(), decay_rate_, eps_, impl_);
+  rmsprop_update_multi(params, learning_rate(), decay_rate_, eps_, current_impl());
 }
 
 Adam::Adam(std::vector<Parameter*> params, float lr, float beta1, float beta2, float eps, float weight_decay)
@@ -151,13 +151,13 @@ std::string Adam::describe() const {
                                {"weight_decay", weight_decay()}});
 }
 void Adam::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
-  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, 0.0f, impl_);
+  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, 0.0f, current_impl());
 }
 
 AdamW::AdamW(std::vector<Parameter*> params, float lr, float beta1, float beta2, float eps, float weight_decay)
     : Adam(std::move(params), lr, beta1, beta2, eps, weight_decay) {}
 void AdamW::update(const std::vector<ParamUpdate>& params, std::int64_t step) {
-  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, weight_decay(), impl_);
+  adam_update_multi(params, learning_rate(), beta1_, beta2_, eps_, step, weight_decay(), current_impl());
 }
 
 // ---- factory ----

@@ -39,7 +39,8 @@ class Optimizer {
   // Gradients are read, not zeroed, except
   // that L2 weight decay (SGD, SGDMomentum, RMSprop, Adam with weight_decay > 0)
   // first adds weight_decay * w to the gradient in place, as the gradient of
-  // 0.5 * weight_decay * ||w||^2 would.
+  // 0.5 * weight_decay * ||w||^2 would. The update kernels are those of the
+  // innermost ImplScope, as the model's ops.
   void step();
   // Drops the gradients of this optimizer's parameters (as torch's).
   void zero_grad();
@@ -49,8 +50,6 @@ class Optimizer {
   float weight_decay() const { return weight_decay_; }
   std::int64_t steps_taken() const { return steps_; }
   const std::vector<Parameter*>& parameters() const { return params_; }
-  // Implementation of the update kernels (tests pin Naive or Fast; default Auto).
-  void set_impl(Impl impl) { impl_ = impl; }
 
   // The state as host tensors named "<name>.<slot>.<parameter>" (e.g.
   // "adam.m.fc1.weight", "sgd_momentum.velocity.0.bias"), plus "<name>.step"
@@ -73,7 +72,6 @@ class Optimizer {
   // False for AdamW, whose decay is decoupled and done inside its update.
   virtual bool applies_l2_to_gradient() const { return true; }
 
-  Impl impl_ = Impl::Auto;
 
  private:
   std::vector<Parameter*> params_;
