@@ -63,28 +63,44 @@ std::vector<std::string> result_order(const TensorMap& expected) {
 }
 
 struct Comparison {
-  double error = 0;     // the relative L2 error, +inf/NaN when unusable
+  double error = 0;          // the relative L2 error, +inf/NaN when unusable
+  double element_ratio = 0;  // max |computed - reference| / (atol + rtol |reference|): <= 1 passes
+  std::int64_t worst_element = -1;
   std::string problem;  // non-empty when the result cannot pass whatever the tolerance
 };
 
-Comparison compare(const TensorMap& computed, const std::string& name, const Tensor& reference) {
+// Both bounds: the relative L2 error within `tol`, and every element within
+// atol + rtol |reference| (golden_case.h: element_tolerance).
+Comparison compare(const TensorMap& computed, const std::string& name, const Tensor& reference,
+                   const GoldenCase& c, std::int64_t input_elements) {
   auto it = computed.find(name);
-  if (it == computed.end()) return {INFINITY, "not computed"};
-  const Tensor& c = it->second;
-  if (c.shape() != reference.shape())
-    return {INFINITY, "shape " + shape_str(c.shape()) + ", expected " + shape_str(reference.shape())};
-  if (c.dtype() != DType::F32 || reference.dtype() != DType::F32)
-    return {INFINITY, std::string("dtype ") + dtype_name(c.dtype()) + ", expected float32"};
-  const float* pc = c.data<float>();
+  if (it == computed.end()) return {INFINITY, INFINITY, -1, "not computed"};
+  const Tensor& t = it->second;
+  if (t.shape() != reference.shape())
+    return {INFINITY, INFINITY, -1, "shape " + shape_str(t.shape()) + ", expected " + shape_str(reference.shape())};
+  if (t.dtype() != DType::F32 || reference.dtype() != DType::F32)
+    return {INFINITY, INFINITY, -1, std::string("dtype ") + dtype_name(t.dtype()) + ", expected float32"};
+  const float* pc = t.data<float>();
   const float* pr = reference.data<float>();
+  const std::int64_t n = t.numel();
   double diff = 0, norm = 0;
-  for (std::int64_t i = 0; i < c.numel(); ++i) {
-    if (!std::isfinite(pc[i])) return {NAN, "non-finite value at element " + std::to_string(i)};
-    if (!std::isfinite(pr[i])) return {NAN, "the reference has a non-finite value at element " + std::to_string(i)};
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(pc[i])) return {NAN, NAN, i, "non-finite value at element " + std::to_string(i)};
+    if (!std::isfinite(pr[i])) return {NAN, NAN, i, "the reference has a non-finite value at element " + std::to_string(i)};
     diff += (double(pc[i]) - pr[i]) * (double(pc[i]) - pr[i]);
     norm += double(pr[i]) * pr[i];
   }
-  return {std::sqrt(diff) / std::max(std::sqrt(norm), 1e-12), ""};
+  const double rms = n > 0 ? std::sqrt(norm / static_cast<double>(n)) : 0.0;
+  ElementTolerance bound = element_tolerance(input_elements, n, rms, c.tolerance);
+  if (c.rtol) bound.rtol = *c.rtol;
+  if (c.atol) bound.atol = *c.atol * rms;
+  Comparison result{std::sqrt(diff) / std::max(std::sqrt(norm), 1e-12), 0, -1, ""};
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double allowed = bound.atol + bound.rtol * std::abs(double(pr[i]));
+    const double ratio = std::abs(double(pc[i]) - pr[i]) / std::max(allowed, 1e-30);
+    if (ratio > result.element_ratio) result.element_ratio = ratio, result.worst_element = i;
+  }
+  return result;
 }
 
 std::string format_error(double e) {
@@ -118,15 +134,12 @@ class Runner {
       return;
     }
     const OpDef* op = c.op;
-    const CaseLayout& layout = c.layout;
-    const Attrs& attrs = c.attrs;
-    const double tolerance = c.tolerance;
 
     bool any = false;
     for (const Implementation& impl : op->implementations) {
       if (options_.impl && impl.name != *options_.impl) continue;
       any = true;
-      run_implementation(name, *op, impl, layout, attrs, tolerance);
+      run_implementation(name, *op, impl, c);
     }
     if (!any) {
       report("SKIP", name, *options_.impl, "(op '" + op->name + "' has no implementation of that name)");
@@ -135,7 +148,10 @@ class Runner {
   }
 
   void run_implementation(const std::string& name, const OpDef& op, const Implementation& impl,
-                          const CaseLayout& layout, const Attrs& attrs, double tolerance) {
+                          const GoldenCase& golden) {
+    const CaseLayout& layout = golden.layout;
+    const Attrs& attrs = golden.attrs;
+    const double tolerance = golden.tolerance;
     if (impl.device == DeviceType::CUDA && !cuda_available()) {
       report("SKIP", name, impl.name, "(no CUDA: " + cuda_unavailable_reason() + ")");
       ++tally_.skipped;
@@ -155,25 +171,33 @@ class Runner {
     double worst = 0;
     std::string details, problems;
     std::vector<std::string> verbose_lines;
+    std::int64_t input_elements = 0;
+    for (const auto& [input, t] : layout.inputs) input_elements += t.numel();
     for (const std::string& result : result_order(layout.expected)) {
       const Tensor& reference = layout.expected.at(result);
-      const Comparison c = compare(computed, result, reference);
-      const bool ok = c.problem.empty() && c.error <= tolerance;
+      const Comparison c = compare(computed, result, reference, golden, input_elements);
+      const bool within_l2 = c.error <= tolerance, within_elements = c.element_ratio <= 1.0;
+      const bool ok = c.problem.empty() && within_l2 && within_elements;
       pass = pass && ok;
       if (c.problem.empty()) {
         worst = std::max(worst, c.error);
         details += (details.empty() ? "" : ", ") + result + " " + format_error(c.error);
+        if (!within_elements)
+          problems += (problems.empty() ? "" : "; ") + result + ": element " + std::to_string(c.worst_element) +
+                      " is " + format_error(c.element_ratio) + "x its bound atol + rtol|ref|";
       } else {
         problems += (problems.empty() ? "" : "; ") + result + ": " + c.problem;
       }
       if (options_.verbose)
         verbose_lines.push_back("      " + result + " " + shape_str(reference.shape()) + "  " +
-                                (c.problem.empty() ? "err " + format_error(c.error) : c.problem) +
-                                (ok ? "" : "  <-- over tol " + format_error(tolerance)));
+                                (c.problem.empty() ? "err " + format_error(c.error) + ", worst element at " +
+                                                         format_error(c.element_ratio) + " of its bound"
+                                                   : c.problem) +
+                                (ok ? "" : "  <-- over tol"));
     }
     std::string message = problems.empty() ? "max err " + format_error(worst) + " (" + details + ")"
                                             : problems + (details.empty() ? "" : "; " + details);
-    if (!pass && problems.empty()) message += ", tol " + format_error(tolerance);
+    if (!pass && worst > tolerance) message += ", tol " + format_error(tolerance);
     report(pass ? "PASS" : "FAIL", name, impl.name, message);
     for (const std::string& line : verbose_lines) std::printf("%s\n", line.c_str());
     if (options_.verbose && !attrs.values().empty()) std::printf("      attrs: %s\n", attrs.str().c_str());
@@ -198,7 +222,10 @@ void print_usage() {
       "outputs and gradients; folders are searched recursively) on every\n"
       "implementation of the op this build and machine have, and compares with\n"
       "err = ||computed - reference||_2 / max(||reference||_2, 1e-12) <= tol\n"
-      "(1e-4 unless the case's metadata sets `tol`). One line per case and\n"
+      "(1e-4 unless the case's metadata sets `tol`), and every element within\n"
+      "atol + rtol |reference|: rtol = min(tol, 64 * 2^-24 * sqrt(K)), K the case's\n"
+      "input elements per result element (a reduction's length), atol = rtol times\n"
+      "the reference's RMS; metadata `rtol` and `atol` replace them. One line per case and\n"
       "implementation: PASS, FAIL or SKIP (with the reason). Exit status 1 when any\n"
       "case fails.\n\n"
       "options:\n"

@@ -1,5 +1,6 @@
 #include "tools/golden_case.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -32,6 +33,14 @@ CaseLayout split_case(TensorMap tensors, bool is_loss) {
 
 }  // namespace
 
+ElementTolerance element_tolerance(std::int64_t input_elements, std::int64_t result_elements, double reference_rms,
+                                   double l2_tolerance) {
+  const double half_ulp = std::ldexp(1.0, -24);
+  const double k = std::max(1.0, static_cast<double>(input_elements) / static_cast<double>(std::max<std::int64_t>(result_elements, 1)));
+  const double rtol = std::min(l2_tolerance, 64 * half_ulp * std::sqrt(k));
+  return {rtol, rtol * reference_rms};
+}
+
 GoldenCase read_golden_case(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   GoldenCase c;
@@ -41,11 +50,14 @@ GoldenCase read_golden_case(const std::string& path) {
   c.op = find_op(c.op_name);
   if (c.op == nullptr) return c;
   for (const auto& [key, value] : file.metadata) {
-    if (key == "tol") {
-      c.tolerance = Attrs{{key, value}}.get_float(path.c_str(), key);
+    if (key == "tol" || key == "rtol" || key == "atol") {
+      const double bound = Attrs{{key, value}}.get_float(path.c_str(), key);
       // A NaN would fail every comparison, and so blame the op for a malformed case.
-      CUDL_CHECK(std::isfinite(c.tolerance) && c.tolerance > 0, path,
-                 ": tol must be a positive finite number, got '", formats::excerpt(value), "'");
+      CUDL_CHECK(std::isfinite(bound) && bound > 0, path, ": ", key, " must be a positive finite number, got '",
+                 formats::excerpt(value), "'");
+      if (key == "tol") c.tolerance = bound;
+      if (key == "rtol") c.rtol = bound;
+      if (key == "atol") c.atol = bound;
     } else if (key != "op") {
       c.attrs.set(key, value);
     }

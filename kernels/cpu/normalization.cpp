@@ -168,30 +168,40 @@ ChannelStatistics channel_statistics(std::int64_t c, bool training, double sum, 
 // a per-channel walk would stride through memory by c * s floats.
 constexpr std::int64_t kRowwiseMaxSpatial = 16;
 
-// Column sums of an [n, width] matrix into a and b: each thread adds its block of
-// rows into its own partial arrays with `add_row(i, a, b)`; the partials are then
-// combined in thread order (deterministic for a given thread count).
+// Column sums of `kinds` quantities over the rows of an [n, width] matrix:
+// add_row(i, acc) adds row i's value of quantity q at column p into acc[q * width + p].
+// Each thread adds its block of rows into its own partials, which are then combined
+// in thread order (deterministic for a given thread count). Returns the sums laid
+// out as acc.
 template <class AddRow>
-void column_sums(std::int64_t n, std::int64_t width, std::vector<double>& a, std::vector<double>& b, AddRow add_row) {
+std::vector<double> column_sums(std::int64_t n, std::int64_t width, int kinds, AddRow add_row) {
   const int threads = n * width >= kParallelMin ? omp_get_max_threads() : 1;
-  std::vector<double> partial(static_cast<size_t>(threads) * 2 * width, 0.0);
+  const std::size_t size = static_cast<std::size_t>(kinds * width);
+  std::vector<double> partial(static_cast<size_t>(threads) * size, 0.0);
 #pragma omp parallel num_threads(threads)
   {
-    double* mine_a = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * width;
-    double* mine_b = mine_a + width;
+    double* mine = partial.data() + static_cast<size_t>(omp_get_thread_num()) * size;
 #pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) add_row(i, mine_a, mine_b);
+    for (std::int64_t i = 0; i < n; ++i) add_row(i, mine);
   }
-  a.assign(width, 0.0);
-  b.assign(width, 0.0);
-  for (int t = 0; t < threads; ++t) {
-    const double* pa = partial.data() + static_cast<size_t>(t) * 2 * width;
-    for (std::int64_t p = 0; p < width; ++p) {
-      a[p] += pa[p];
-      b[p] += pa[width + p];
-    }
-  }
+  std::vector<double> sums(size, 0.0);
+  for (int t = 0; t < threads; ++t)
+    for (std::size_t k = 0; k < size; ++k) sums[k] += partial[static_cast<size_t>(t) * size + k];
+  return sums;
 }
+
+// A mean kept as float hi + lo. x - hi is exact when x is within a factor of two of
+// hi (Sterbenz), so (x - hi) - lo keeps the digits that x - float(mean) loses when
+// the spread is small against the mean: for inputs 2.0 +- 0.004, float(mean) is off
+// by up to 1.2e-7, 3e-5 of the spread, and every normalised value with it.
+struct SplitMean {
+  float hi = 0, lo = 0;
+  static SplitMean of(double mean) {
+    const float hi = static_cast<float>(mean);
+    return {hi, static_cast<float>(mean - hi)};
+  }
+  float centre(float x) const { return (x - hi) - lo; }
+};
 
 // Sums of the s consecutive entries of channel c.
 double channel_total(const std::vector<double>& v, std::int64_t c, std::int64_t s) {
@@ -207,28 +217,33 @@ void batch_norm_forward_rowwise(const Tensor& x, const Tensor& gamma, const Tens
   const std::int64_t plane = c_count * s;
   const float *px = x.data<float>(), *pg = gamma.data<float>(), *pb = beta.data<float>();
   float *out = saved.out.data<float>(), *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
-  std::vector<double> sum, sum_sq;
   std::vector<double> shift(plane);  // channel c's first sample, at every position of c
   for (std::int64_t p = 0; p < plane; ++p) shift[p] = px[(p / s) * s];
-  if (training)
-    column_sums(n, plane, sum, sum_sq, [&](std::int64_t i, double* a, double* b) {
-      const float* row = px + i * plane;
-      for (std::int64_t p = 0; p < plane; ++p) {
-        const double d = row[p] - shift[p];
-        a[p] += d;
-        b[p] += d * d;
-      }
-    });
+  // sums[p]: sum of (x - shift), sums[plane + p]: of its square.
+  const std::vector<double> sums =
+      training ? column_sums(n, plane, 2,
+                             [&](std::int64_t i, double* acc) {
+                               const float* row = px + i * plane;
+                               for (std::int64_t p = 0; p < plane; ++p) {
+                                 const double d = row[p] - shift[p];
+                                 acc[p] += d;
+                                 acc[plane + p] += d * d;
+                               }
+                             })
+               : std::vector<double>(2 * plane, 0.0);
+  const std::vector<double> sum(sums.begin(), sums.begin() + plane), sum_sq(sums.begin() + plane, sums.end());
   // Per-position mean, scale and offset, so the normalising pass is one flat loop.
-  std::vector<float> mean(plane), scale(plane), offset(plane);
+  std::vector<float> mean_hi(plane), mean_lo(plane), scale(plane), offset(plane);
   for (std::int64_t c = 0; c < c_count; ++c) {
-    const double sc = training ? channel_total(sum, c, s) : 0, sq = training ? channel_total(sum_sq, c, s) : 0;
+    const double sc = channel_total(sum, c, s), sq = channel_total(sum_sq, c, s);
     const ChannelStatistics st =
         channel_statistics(c, training, sc, sq, shift[c * s], n * s, running_mean, running_var, momentum, eps);
-    pmean[c] = static_cast<float>(st.mean);
+    const SplitMean mean = SplitMean::of(st.mean);
+    pmean[c] = mean.hi;
     pinv[c] = static_cast<float>(st.inv_std);
     for (std::int64_t p = c * s; p < (c + 1) * s; ++p) {
-      mean[p] = pmean[c];
+      mean_hi[p] = mean.hi;
+      mean_lo[p] = mean.lo;
       scale[p] = static_cast<float>(pg[c] * st.inv_std);
       offset[p] = pb[c];
     }
@@ -239,7 +254,7 @@ void batch_norm_forward_rowwise(const Tensor& x, const Tensor& gamma, const Tens
   for (std::int64_t i = 0; i < n; ++i) {
     const float* row = px + i * plane;
     float* orow = out + i * plane;
-    for (std::int64_t p = 0; p < plane; ++p) orow[p] = (row[p] - mean[p]) * scale[p] + offset[p];
+    for (std::int64_t p = 0; p < plane; ++p) orow[p] = ((row[p] - mean_hi[p]) - mean_lo[p]) * scale[p] + offset[p];
   }
 }
 
@@ -251,26 +266,30 @@ void batch_norm_backward_rowwise(const Tensor& dout, const Tensor& x, const Tens
   const float *px = x.data<float>(), *pdy = dout.data<float>(), *pg = gamma.data<float>();
   const float *pmean = saved.mean.data<float>(), *pinv = saved.inv_std.data<float>();
   float *dx = grads.dx.data<float>(), *dgamma = grads.dgamma.data<float>(), *dbeta = grads.dbeta.data<float>();
-  std::vector<float> mean(plane), inv_std(plane);
-  for (std::int64_t p = 0; p < plane; ++p) {
-    mean[p] = pmean[p / s];
-    inv_std[p] = pinv[p / s];
-  }
-  std::vector<double> sum_dy, sum_dy_xhat;
-  column_sums(n, plane, sum_dy, sum_dy_xhat, [&](std::int64_t i, double* a, double* b) {
+  std::vector<float> mean_hi(plane);
+  for (std::int64_t p = 0; p < plane; ++p) mean_hi[p] = pmean[p / s];
+  // In one pass: sum dy, sum dy (x - hi), sum (x - hi), whose mean is the saved
+  // mean's lost low part (training; in eval the mean is running_mean, exact).
+  const std::vector<double> sums = column_sums(n, plane, 3, [&](std::int64_t i, double* acc) {
     const float *row = px + i * plane, *dy = pdy + i * plane;
     for (std::int64_t p = 0; p < plane; ++p) {
-      a[p] += dy[p];
-      b[p] += double(dy[p]) * ((row[p] - mean[p]) * inv_std[p]);
+      const float centred = row[p] - mean_hi[p];
+      acc[p] += dy[p];
+      acc[plane + p] += double(dy[p]) * centred;
+      acc[2 * plane + p] += centred;
     }
   });
   // Training: dx = k * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: dx = k * dy.
-  std::vector<float> k(plane), mean_dy(plane), mean_dy_xhat(plane);
+  std::vector<float> mean_lo(plane), inv_std(plane), k(plane), mean_dy(plane), mean_dy_xhat(plane);
   for (std::int64_t c = 0; c < c_count; ++c) {
-    const double db = channel_total(sum_dy, c, s), dg = channel_total(sum_dy_xhat, c, s);
+    const double db = channel_total(sums, c, s), dy_centred = channel_total(sums, c_count + c, s);
+    const double lo = training ? channel_total(sums, 2 * c_count + c, s) / m : 0.0;
+    const double dg = (dy_centred - lo * db) * pinv[c];
     dbeta[c] = static_cast<float>(db);
     dgamma[c] = static_cast<float>(dg);
     for (std::int64_t p = c * s; p < (c + 1) * s; ++p) {
+      mean_lo[p] = static_cast<float>(lo);
+      inv_std[p] = pinv[c];
       k[p] = pg[c] * pinv[c];
       mean_dy[p] = training ? static_cast<float>(db / m) : 0.0f;
       mean_dy_xhat[p] = training ? static_cast<float>(dg / m) : 0.0f;
@@ -281,7 +300,7 @@ void batch_norm_backward_rowwise(const Tensor& dout, const Tensor& x, const Tens
     const float *row = px + i * plane, *dy = pdy + i * plane;
     float* dxrow = dx + i * plane;
     for (std::int64_t p = 0; p < plane; ++p) {
-      const float xhat = (row[p] - mean[p]) * inv_std[p];
+      const float xhat = ((row[p] - mean_hi[p]) - mean_lo[p]) * inv_std[p];
       dxrow[p] = k[p] * (dy[p] - mean_dy[p] - xhat * mean_dy_xhat[p]);
     }
   }
@@ -360,15 +379,16 @@ void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
       }
     const ChannelStatistics st =
         channel_statistics(c, training, sum, sum_sq, shift, n * s, running_mean, running_var, momentum, eps);
-    pmean[c] = static_cast<float>(st.mean);
+    const SplitMean mean = SplitMean::of(st.mean);
+    pmean[c] = mean.hi;
     pinv[c] = static_cast<float>(st.inv_std);
     // (x - mean) first: folding mean into the offset would cancel catastrophically
     // when inv_std is large (near-constant channels).
-    const float mean_f = pmean[c], scale = static_cast<float>(pg[c] * st.inv_std), offset = pb[c];
+    const float scale = static_cast<float>(pg[c] * st.inv_std), offset = pb[c];
     for (std::int64_t i = 0; i < n; ++i) {
       const float* row = px + i * plane + c * s;
       float* orow = out + i * plane + c * s;
-      for (std::int64_t j = 0; j < s; ++j) orow[j] = (row[j] - mean_f) * scale + offset;
+      for (std::int64_t j = 0; j < s; ++j) orow[j] = mean.centre(row[j]) * scale + offset;
     }
   }
 }
@@ -384,16 +404,21 @@ void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor
   const std::int64_t plane = c_count * s, m = n * s;
 #pragma omp parallel for schedule(static) if (n * plane >= kParallelMin)
   for (std::int64_t c = 0; c < c_count; ++c) {
-    const float mean = pmean[c], inv_std = pinv[c];
-    double sum_dy = 0, sum_dy_xhat = 0;
+    const float hi = pmean[c], inv_std = pinv[c];
+    // As the row-wise backward: the saved mean's low part comes back as mean(x - hi).
+    double sum_dy = 0, sum_dy_centred = 0, sum_centred = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       const std::int64_t base = i * plane + c * s;
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
+#pragma omp simd reduction(+ : sum_dy, sum_dy_centred, sum_centred)
       for (std::int64_t j = 0; j < s; ++j) {
+        const float centred = px[base + j] - hi;
         sum_dy += pdy[base + j];
-        sum_dy_xhat += double(pdy[base + j]) * ((px[base + j] - mean) * inv_std);
+        sum_dy_centred += double(pdy[base + j]) * centred;
+        sum_centred += centred;
       }
     }
+    const SplitMean mean{hi, training ? static_cast<float>(sum_centred / m) : 0.0f};
+    const double sum_dy_xhat = (sum_dy_centred - double(mean.lo) * sum_dy) * inv_std;
     dbeta[c] = static_cast<float>(sum_dy);
     dgamma[c] = static_cast<float>(sum_dy_xhat);
     // Training: dx = k * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: dx = k * dy.
@@ -403,7 +428,7 @@ void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor
     for (std::int64_t i = 0; i < n; ++i) {
       const std::int64_t base = i * plane + c * s;
       for (std::int64_t j = 0; j < s; ++j) {
-        const float xhat = (px[base + j] - mean) * inv_std;
+        const float xhat = mean.centre(px[base + j]) * inv_std;
         dx[base + j] = k * (pdy[base + j] - mean_dy - xhat * mean_dy_xhat);
       }
     }
@@ -469,26 +494,31 @@ void group_norm_forward_segment(const float* xs, float* os, const float* gamma, 
   }
   const Moments mo = moments_from_shifted_sums(sum, sum_sq, shift, m);
   const double inv_std = 1.0 / std::sqrt(mo.var + eps);
-  mean_out = static_cast<float>(mo.mean);
+  const SplitMean mean = SplitMean::of(mo.mean);
+  mean_out = mean.hi;
   inv_std_out = static_cast<float>(inv_std);
-  const float mean = mean_out;
   for (std::int64_t c = 0; c < channels; ++c) {
     const float scale = static_cast<float>(gamma[c] * inv_std), offset = beta[c];
-    for (std::int64_t j = c * s; j < (c + 1) * s; ++j) os[j] = (xs[j] - mean) * scale + offset;
+    for (std::int64_t j = c * s; j < (c + 1) * s; ++j) os[j] = mean.centre(xs[j]) * scale + offset;
   }
 }
 
 // Adds the segment's dgamma and dbeta into the thread's partials and writes dx.
 template <bool UnitSpatial>
 void group_norm_backward_segment(const float* xs, const float* dys, float* dxs, const float* gamma,
-                                 std::int64_t channels, std::int64_t spatial, float mean, float inv_std,
+                                 std::int64_t channels, std::int64_t spatial, float mean_hi, float inv_std,
                                  double* dgamma, double* dbeta) {
   const std::int64_t s = UnitSpatial ? 1 : spatial, m = channels * s;
+  // The saved mean's low part, lost to float, comes back as mean(x - hi).
+  double sum_centred = 0;
+#pragma omp simd reduction(+ : sum_centred)
+  for (std::int64_t k = 0; k < m; ++k) sum_centred += xs[k] - mean_hi;
+  const SplitMean mean{mean_hi, static_cast<float>(sum_centred / m)};
   double sum_dxhat = 0, sum_dxhat_xhat = 0;
   for (std::int64_t c = 0; c < channels; ++c) {
     double dg = 0, db = 0;
     for (std::int64_t j = c * s; j < (c + 1) * s; ++j) {
-      const float xhat = (xs[j] - mean) * inv_std;
+      const float xhat = mean.centre(xs[j]) * inv_std;
       db += dys[j];
       dg += double(dys[j]) * xhat;
     }
@@ -501,7 +531,7 @@ void group_norm_backward_segment(const float* xs, const float* dys, float* dxs, 
   const float mean_dxhat_xhat = static_cast<float>(sum_dxhat_xhat / m);
   for (std::int64_t c = 0; c < channels; ++c)
     for (std::int64_t j = c * s; j < (c + 1) * s; ++j) {
-      const float xhat = (xs[j] - mean) * inv_std;
+      const float xhat = mean.centre(xs[j]) * inv_std;
       dxs[j] = inv_std * (gamma[c] * dys[j] - mean_dxhat - xhat * mean_dxhat_xhat);
     }
 }

@@ -390,8 +390,8 @@ def norm_params(c):
     return {"gamma": uniform(0.5, 1.5, c), "beta": normal(c)}
 
 
-def bn_train(label, x):
-    return case("batch_norm", label, {"x": normal(*x, scale=2.0, shift=0.5), **norm_params(x[1])},
+def bn_train(label, x, scale=2.0, shift=0.5):
+    return case("batch_norm", label, {"x": normal(*x, scale=scale, shift=shift), **norm_params(x[1])},
                 training=1, eps=1e-5)
 
 
@@ -477,6 +477,8 @@ CASES = [
     bn_train("train_2d_odd", (13, 3)),
     bn_train("train_4d", (4, 3, 5, 5)),
     bn_train("train_4d_odd", (3, 5, 4, 7)),
+    bn_train("train_4d_small_variance", (4, 3, 5, 5), scale=0.004, shift=2.0),  # see layer_norm small_variance
+    bn_train("train_2d_small_variance", (30, 4), scale=0.004, shift=2.0),
     bn_eval("eval_4d", (4, 3, 5, 5)),
     bn_eval("eval_2d", (6, 4)),
     case("layer_norm", "2d", {"x": normal(4, 6), **norm_params(6)}, eps=1e-5),
@@ -486,6 +488,12 @@ CASES = [
     case("group_norm", "4_groups", {"x": normal(3, 8, 3, 3, scale=2.0, shift=1.0), **norm_params(8)}, groups=4, eps=1e-5),
     case("group_norm", "1_group", {"x": normal(2, 4, 3, 5), **norm_params(4)}, groups=1, eps=1e-5),
     case("group_norm", "group_per_channel", {"x": normal(2, 3, 4, 4), **norm_params(3)}, groups=3, eps=1e-5),
+    # Small spread around a large mean (2.0 +- 0.004): the variance (1.6e-5) is of the
+    # order of eps, so eps matters (eps * 0.1 moves every output by ~30%), and
+    # one-pass float32 statistics cancel (sum x^2 - (sum x)^2 / n loses 5 digits).
+    case("layer_norm", "small_variance", {"x": normal(3, 40, scale=0.004, shift=2.0), **norm_params(40)}, eps=1e-5),
+    case("group_norm", "small_variance", {"x": normal(2, 6, 4, 5, scale=0.004, shift=2.0), **norm_params(6)},
+         groups=2, eps=1e-5),
 
     case("add", "same_shape", {"a": normal(3, 5), "b": normal(3, 5)}),
     case("add", "bias_last_dim", {"a": normal(4, 6), "b": normal(6)}),
