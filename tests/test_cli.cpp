@@ -110,6 +110,29 @@ TEST_F(Cli, GoldenPassesGoodCasesAndExitsZero) {
   EXPECT_EQ(count_matches(run.output, "^FAIL"), 0) << run.output;
 }
 
+// The element bound and the small-variance cases make eps visible: eps off by ten
+// fails every one of them on every CPU implementation, as a 0.01% error in one
+// element of an output fails a case whose L2 error stays within tol.
+TEST_F(Cli, GoldenCasesCatchAnEpsOffByTenAndOneWrongElement) {
+  for (const std::string source :
+       {"batch_norm_train_4d_small_variance", "batch_norm_train_2d_small_variance", "layer_norm_small_variance",
+        "group_norm_small_variance"})
+    write_variant(source + ".safetensors", source + "_eps.safetensors",
+                  [](SafetensorsFile& f) { f.metadata["eps"] = "1e-06"; });
+  write_variant("linear_small.safetensors", "linear_one_element.safetensors", [](SafetensorsFile& f) {
+    Tensor& out = f.tensors.at("out");
+    float* largest = std::max_element(out.data<float>(), out.data<float>() + out.numel(),
+                                      [](float a, float b) { return std::abs(a) < std::abs(b); });
+    *largest *= 1.0001f;
+  });
+  const CliRun run = run_cli("golden '" + dir_.string() + "'");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^FAIL  \\S+_eps +cpu_(naive|fast) "), 8) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^FAIL  linear_one_element +cpu_(naive|fast) .*out: element [0-9]+ is"), 2)
+      << run.output;
+  EXPECT_EQ(count_matches(run.output, "^PASS"), 0) << run.output;
+}
+
 TEST_F(Cli, GoldenReportsEveryKindOfWrongCaseAndExitsOne) {
   write_variant("linear_small.safetensors", "a_good.safetensors", [](SafetensorsFile&) {});
   write_variant("linear_small.safetensors", "b_wrong_out.safetensors",

@@ -70,7 +70,7 @@ struct Comparison {
 };
 
 // Both bounds: the relative L2 error within `tol`, and every element within
-// atol + rtol |reference| (golden_case.h: element_tolerance).
+// atol + rtol |reference| (golden_case.h: default_rtol).
 Comparison compare(const TensorMap& computed, const std::string& name, const Tensor& reference,
                    const GoldenCase& c, std::int64_t input_elements) {
   auto it = computed.find(name);
@@ -91,12 +91,11 @@ Comparison compare(const TensorMap& computed, const std::string& name, const Ten
     norm += double(pr[i]) * pr[i];
   }
   const double rms = n > 0 ? std::sqrt(norm / static_cast<double>(n)) : 0.0;
-  ElementTolerance bound = element_tolerance(input_elements, n, rms, c.tolerance);
-  if (c.rtol) bound.rtol = *c.rtol;
-  if (c.atol) bound.atol = *c.atol * rms;
+  const double rtol = c.rtol ? *c.rtol : default_rtol(input_elements, n, c.tolerance);
+  const double atol = (c.atol ? *c.atol : rtol) * rms;
   Comparison result{std::sqrt(diff) / std::max(std::sqrt(norm), 1e-12), 0, -1, ""};
   for (std::int64_t i = 0; i < n; ++i) {
-    const double allowed = bound.atol + bound.rtol * std::abs(double(pr[i]));
+    const double allowed = atol + rtol * std::abs(double(pr[i]));
     const double ratio = std::abs(double(pc[i]) - pr[i]) / std::max(allowed, 1e-30);
     if (ratio > result.element_ratio) result.element_ratio = ratio, result.worst_element = i;
   }
@@ -225,7 +224,8 @@ void print_usage() {
       "(1e-4 unless the case's metadata sets `tol`), and every element within\n"
       "atol + rtol |reference|: rtol = min(tol, 64 * 2^-24 * sqrt(K)), K the case's\n"
       "input elements per result element (a reduction's length), atol = rtol times\n"
-      "the reference's RMS; metadata `rtol` and `atol` replace them. One line per case and\n"
+      "the reference's RMS; metadata `rtol` and `atol` replace them (`tol` alone sets\n"
+      "both bounds). One line per case and\n"
       "implementation: PASS, FAIL or SKIP (with the reason). Exit status 1 when any\n"
       "case fails.\n\n"
       "options:\n"

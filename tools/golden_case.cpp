@@ -33,12 +33,11 @@ CaseLayout split_case(TensorMap tensors, bool is_loss) {
 
 }  // namespace
 
-ElementTolerance element_tolerance(std::int64_t input_elements, std::int64_t result_elements, double reference_rms,
-                                   double l2_tolerance) {
+double default_rtol(std::int64_t input_elements, std::int64_t result_elements, double l2_tolerance) {
   const double half_ulp = std::ldexp(1.0, -24);
-  const double k = std::max(1.0, static_cast<double>(input_elements) / static_cast<double>(std::max<std::int64_t>(result_elements, 1)));
-  const double rtol = std::min(l2_tolerance, 64 * half_ulp * std::sqrt(k));
-  return {rtol, rtol * reference_rms};
+  const double k = std::max(1.0, static_cast<double>(input_elements) /
+                                     static_cast<double>(std::max<std::int64_t>(result_elements, 1)));
+  return std::min(l2_tolerance, 64 * half_ulp * std::sqrt(k));
 }
 
 GoldenCase read_golden_case(const std::string& path) {
@@ -62,6 +61,7 @@ GoldenCase read_golden_case(const std::string& path) {
       c.attrs.set(key, value);
     }
   }
+  if (file.metadata.count("tol") != 0 && !c.rtol) c.rtol = c.tolerance;
   c.layout = split_case(std::move(file.tensors), c.op->is_loss);
   CUDL_CHECK(!c.layout.expected.empty(), path, ": no 'out', 'out_*' or gradient to compare with");
   return c;
