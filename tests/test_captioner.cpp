@@ -94,7 +94,7 @@ TEST(Captioner, OverfitsFiftyCaptions) {
   CaptionerConfig config = small_config();
   config.wordvec_dim = 32;
   // One batch of all 50, no clipping, lr 3e-3: the loss falls below 0.05 in about 200 steps.
-  CaptionTrainer trainer(data, {.model = config, .batch_size = 50, .lr = 3e-3f, .clip_norm = 0.0f, .seed = 3});
+  CaptionTrainer trainer(data, {.model = config, .batch_size = 50, .schedule = LrSchedule::constant(3e-3f), .clip_norm = 0.0f, .seed = 3});
   const float first = trainer.step();
   float last = first;
   while (trainer.iteration() < 300) last = trainer.step();

@@ -620,6 +620,26 @@ TEST_F(CaptionerCli, TrainsScoresSavesResumesAndCaptions) {
   EXPECT_EQ(count_matches(caption.output, "^.*scene\\.png: [a-z -]*$"), 2) << caption.output;
   const CliRun beam = run_cli("caption --beam 3" + checkpoint + "'" + path("scene.png") + "'");
   EXPECT_EQ(beam.status, 0) << beam.output;
+  // --logits: what scripts/torch_captioner.py compares. Each fed-back word is the
+  // argmax of the scores one position earlier (greedy), until <END>.
+  const CliRun logits = run_cli("caption --logits '" + path("logits.safetensors") + "'" + checkpoint + "'" +
+                                path("scene.png") + "' '" + path("scene.png") + "'");
+  ASSERT_EQ(logits.status, 0) << logits.output;
+  const SafetensorsFile dump = read_safetensors(path("logits.safetensors"));
+  EXPECT_EQ(dump.tensors.at("images").shape(), (Shape{2, 1, 56, 56}));
+  const Tensor& fed = dump.tensors.at("captions");
+  const Tensor& scores = dump.tensors.at("scores");
+  ASSERT_EQ(fed.shape(), (Shape{2, 16}));
+  ASSERT_EQ(scores.dim(), 3);
+  ASSERT_EQ(Shape(scores.shape().begin(), scores.shape().begin() + 2), (Shape{2, 16}));
+  const std::int64_t vocab = scores.size(2);
+  const std::vector<std::int64_t> ids = fed.to_vector_i64();
+  const std::vector<float> values = scores.to_vector();
+  EXPECT_EQ(ids[0], 1);  // <START>
+  for (std::int64_t t = 1; t < 16 && ids[t - 1] != 2; ++t) {
+    const float* row = values.data() + (t - 1) * vocab;
+    EXPECT_EQ(std::max_element(row, row + vocab) - row, ids[t]) << "position " << t;
+  }
   const CliRun wrong = run_cli("caption" + checkpoint + "'" + path("small.png") + "'");
   EXPECT_EQ(wrong.status, 1) << wrong.output;
   EXPECT_EQ(count_lines(wrong.output), 1) << wrong.output;

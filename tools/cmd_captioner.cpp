@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -12,6 +13,8 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/formats/safetensors.h"
+#include "kernels/shape.h"
 #include "tools/caption_sources.h"
 #include "tools/commands.h"
 #include "tools/flags.h"
@@ -34,6 +37,8 @@ struct CaptionerSettings {
   std::int64_t iters = 3000;
   std::int64_t batch_size = 64;
   double lr = 1e-3;
+  std::string schedule = "constant";
+  std::int64_t warmup = 0;
   double clip = 1.0;
   std::int64_t width = 256, heads = 4, layers = 2, feedforward = 512;
   std::vector<std::int64_t> encoder = {32, 64};
@@ -62,6 +67,15 @@ void add_captioner_flags(FlagParser& f, CaptionerSettings& s) {
         [&](const std::string& v) { s.batch_size = parse_int("--batch-size", v, 1, 1 << 20); });
   f.add("--lr", "X", "Adam learning rate (betas 0.9, 0.999)", "0.001",
         [&](const std::string& v) { s.lr = parse_float("--lr", v, 0, false); });
+  f.add("--schedule", "NAME",
+        "learning rate schedule: constant, or cosine (a half cosine from --lr down to 0 at --iters, after a "
+        "linear --warmup)",
+        "constant", [&](const std::string& v) {
+          if (v != "constant" && v != "cosine") throw UsageError("--schedule must be constant or cosine, got '" + v + "'");
+          s.schedule = v;
+        });
+  f.add("--warmup", "N", "steps of linear warm-up of --schedule cosine", "0",
+        [&](const std::string& v) { s.warmup = parse_int("--warmup", v, 0, 100000000); });
   f.add("--clip", "X", "clip the global gradient norm at X (0: never)", "1",
         [&](const std::string& v) { s.clip = parse_float("--clip", v, 0); });
   f.add("--width", "N", "model width (CS231n's wordvec_dim)", "256",
@@ -241,7 +255,10 @@ int cmd_train_captioner(const Args& args) {
   config.feedforward = s.feedforward, config.encoder_channels = s.encoder, config.max_length = 0;
   CaptionTrainer trainer(data.train, {.model = config,
                                       .batch_size = s.batch_size,
-                                      .lr = static_cast<float>(s.lr),
+                                      .schedule = s.schedule == "cosine"
+                                                      ? LrSchedule::warmup_cosine(static_cast<float>(s.lr),
+                                                                                  std::min(s.warmup, s.iters), s.iters)
+                                                      : LrSchedule::constant(static_cast<float>(s.lr)),
                                       .clip_norm = static_cast<float>(s.clip),
                                       .seed = s.seed,
                                       .device = device});
@@ -258,7 +275,7 @@ int cmd_train_captioner(const Args& args) {
   } else {
     save_run_args(run_dir, args);
   }
-  std::printf("optimizer: adam(lr=%g), clip %g, batch %lld, %lld steps (%lld per epoch)\nrun folder: %s\n", s.lr, s.clip,
+  std::printf("optimizer: adam, %s, clip %g, batch %lld, %lld steps (%lld per epoch)\nrun folder: %s\n", trainer.options().schedule.describe().c_str(), s.clip,
               static_cast<long long>(s.batch_size), static_cast<long long>(s.iters),
               static_cast<long long>(trainer.batches_per_epoch()), run_dir.string().c_str());
   std::fflush(stdout);
@@ -337,7 +354,7 @@ int cmd_train_captioner(const Args& args) {
 }
 
 int cmd_caption(const Args& args) {
-  std::string checkpoint, device_name = "cpu";
+  std::string checkpoint, device_name = "cpu", logits_path;
   std::int64_t beam = 1;
   bool black = false;
   FlagParser flags("cudl caption", "--checkpoint F [options] IMAGE.png...",
@@ -348,6 +365,10 @@ int cmd_caption(const Args& args) {
             [&](const std::string& v) { beam = parse_int("--beam", v, 1, 64); });
   flags.add("--device", "DEV", "cpu, cuda or cuda:N", "cpu", [&](const std::string& v) { device_name = v; });
   flags.add_switch("--black", "composite transparency onto black (emoji trained with --black)", &black);
+  flags.add("--logits", "F",
+            "also write F.safetensors: the images, the captions fed back (<START> + words) and the model's\n"
+            "scores for them, for scripts/torch_captioner.py to compare with PyTorch",
+            "", [&](const std::string& v) { logits_path = v; });
   std::vector<std::string> images;
   try {
     images = flags.parse(args);
@@ -364,13 +385,40 @@ int cmd_caption(const Args& args) {
   const Shape& shape = loaded.model->config().input_shape;
   CUDL_CHECK(shape.size() == 3, checkpoint, ": this captioner reads ", shape[0],
              "-dimensional feature vectors, not images");
+  std::vector<Tensor> batch;
   for (const std::string& path : images) {
     const Tensor image = png_to_tensor(read_png(path, static_cast<int>(shape[0]), black));
     check_caption_image(image, shape, path);
-    const Tensor batch = image.reshape({1, shape[0], shape[1], shape[2]});
-    const std::vector<std::vector<std::int64_t>> ids =
-        beam > 1 ? loaded.model->sample_beam(batch, beam) : loaded.model->sample_greedy(batch);
-    std::printf("%s: %s\n", path.c_str(), loaded.vocab.decode(ids[0]).c_str());
+    batch.push_back(image.reshape({1, shape[0], shape[1], shape[2]}));
+  }
+  std::vector<const Tensor*> parts;
+  for (const Tensor& image : batch) parts.push_back(&image);
+  const Tensor inputs = concat_forward(parts, 0);
+  const std::vector<std::vector<std::int64_t>> ids =
+      beam > 1 ? loaded.model->sample_beam(inputs, beam) : loaded.model->sample_greedy(inputs);
+  for (std::size_t i = 0; i < images.size(); ++i)
+    std::printf("%s: %s\n", images[i].c_str(), loaded.vocab.decode(ids[i]).c_str());
+  if (!logits_path.empty()) {
+    // The captions as the model reads them: <START>, then the words, <NULL>-padded.
+    const std::int64_t n = inputs.size(0), t = loaded.model->config().max_length;
+    std::vector<std::int64_t> fed(static_cast<std::size_t>(n * t), kNullToken);
+    for (std::int64_t i = 0; i < n; ++i) {
+      fed[static_cast<std::size_t>(i * t)] = kStartToken;
+      const auto& words = ids[static_cast<std::size_t>(i)];
+      for (std::size_t j = 0; j + 1 < static_cast<std::size_t>(t) && j < words.size(); ++j)
+        fed[static_cast<std::size_t>(i * t) + j + 1] = words[j];
+    }
+    const Tensor captions = Tensor::from_vector(fed, {n, t});
+    NoGradGuard no_grad;
+    loaded.model->set_training(false);
+    const Device device = loaded.model->device();
+    const Var scores = loaded.model->forward(Var(inputs.to(device)), captions.to(device));
+    TensorMap out;
+    out.emplace("images", inputs.view());
+    out.emplace("captions", captions.view());
+    out.emplace("scores", scores.value().view());
+    write_safetensors(logits_path, out);
+    std::printf("logits: %s\n", logits_path.c_str());
   }
   return 0;
 }

@@ -41,13 +41,14 @@ CaptionTrainer::CaptionTrainer(const CaptionDataset& train, CaptionTrainOptions 
     : train_(train),
       options_((options.model = fit_to_data(options.model, train), options)),
       model_(std::make_unique<CaptioningTransformer>(options_.model, options_.seed, options_.device)),
-      optimizer_(std::make_unique<Adam>(model_->parameters(), options_.lr)),
+      optimizer_(std::make_unique<Adam>(model_->parameters(), options_.schedule.base_lr)),
       loader_(train, {.batch_size = options_.batch_size, .shuffle = true, .seed = options_.seed, .device = options_.device}) {}
 
 float CaptionTrainer::step() {
   std::optional<CaptionBatch> batch = loader_.next();
   if (!batch) batch = loader_.next();  // the epoch ended: the first batch of the next
   model_->set_training(true);
+  optimizer_->set_learning_rate(options_.schedule.lr(iteration_, loader_.epoch()));
   const StepResult r =
       optimization_step({optimizer_.get()}, [&] { return caption_loss(*model_, *batch); }, options_.clip_norm);
   CUDL_CHECK(r.nonfinite.empty(), "CaptionTrainer: iteration ", iteration_ + 1, ": ", r.nonfinite,

@@ -1,7 +1,7 @@
 // Training and scoring a CaptioningTransformer (models/captioner.h) on a
 // CaptionDataset (data/caption.h):
 //
-//   CaptionTrainer trainer(splits.train, {.model = config, .lr = 1e-3f});
+//   CaptionTrainer trainer(splits.train, {.model = config, .schedule = LrSchedule::constant(1e-3f)});
 //   while (trainer.iteration() < 2000) trainer.step();
 //   CaptionScores s = score_captions(trainer.model(), splits.val);   // s.bleu.bleu[3]: BLEU-4
 //
@@ -22,13 +22,14 @@
 #include "models/captioner.h"
 #include "train/bleu.h"
 #include "train/optimizer.h"
+#include "train/schedule.h"
 
 namespace cudl {
 
 struct CaptionTrainOptions {
   CaptionerConfig model;  // vocab_size, input_shape and max_length are taken from the data
   std::int64_t batch_size = 64;
-  float lr = 1e-3f;
+  LrSchedule schedule = LrSchedule::constant(1e-3f);  // the rate of each step, from (iteration, epoch)
   float clip_norm = 1.0f;  // 0: no clipping
   std::uint64_t seed = 0;
   Device device = Device::cpu();
