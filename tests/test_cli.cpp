@@ -47,6 +47,11 @@ CliRun run_shell(const std::string& shell_command) {
 
 CliRun run_cli(const std::string& args) { return run_shell(std::string("'") + CUDL_CLI + "' " + args); }
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 int count_lines(const std::string& text) {
   int n = 0;
   for (char c : text) n += c == '\n';
@@ -307,9 +312,39 @@ TEST_F(ScoreCli, FloorScoresTrainingImages) {
   EXPECT_EQ(count_matches(run.output, "FID \\(classifier features\\): 0\\.0000 "), 0) << "other images\n" << run.output;
 }
 
+// train gan --classifier scores its final generator; score --checkpoint of the
+// saved generator with the same seed gives the same figures.
+TEST_F(ScoreCli, TrainGanScoresItsGeneratorAsScoreOfItsCheckpointDoes) {
+  const std::string train = "train gan --device cpu --iters 2 --batch-size 16 --data '" + path("data") + "'";
+  const CliRun missing = run_cli(train + " --classifier '" + path("none.safetensors") + "' --out '" + path("bad") + "'");
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_NE(missing.output.find("none.safetensors"), std::string::npos) << missing.output;
+  EXPECT_EQ(count_matches(missing.output, "^iter "), 0) << "fails before training\n" << missing.output;
+
+  const CliRun run = run_cli(train + " --classifier '" + path("classifier.safetensors") +
+                             "' --score-count 30 --out '" + path("gan") + "'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const std::string saved = file_bytes(path("gan") + "/score.txt");
+  EXPECT_NE(run.output.find(saved), std::string::npos) << run.output << "\n---\n" << saved;
+  const std::size_t report = saved.find("samples: 30\nFID (classifier features): ");
+  ASSERT_NE(report, std::string::npos) << saved;
+
+  const CliRun again = run_cli(common_ + " --count 30 --checkpoint '" + path("gan") + "/last.safetensors'");
+  ASSERT_EQ(again.status, 0) << again.output;
+  const std::size_t again_report = again.output.find("samples: 30\n");
+  ASSERT_NE(again_report, std::string::npos) << again.output;
+  EXPECT_EQ(again.output.substr(again_report), saved.substr(report));
+
+  const CliRun wrong = run_cli(common_ + " --checkpoint '" + path("classifier.safetensors") + "'");
+  EXPECT_EQ(wrong.status, 1) << wrong.output;
+  EXPECT_EQ(count_lines(wrong.output), 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("expected a GAN checkpoint"), std::string::npos) << wrong.output;
+}
+
 TEST_F(ScoreCli, BadInputIsOneLineAndNonZeroExit) {
   for (const char* args : {"score", "score --samples x.npy", "score --classifier c --floor --samples x.npy",
-                           "score --classifier c", "score --classifier c --floor --splits 0"}) {
+                           "score --classifier c", "score --classifier c --floor --splits 0",
+                           "score --classifier c --checkpoint g --samples x.npy", "score --classifier c --checkpoint g --count 1"}) {
     const CliRun r = run_cli(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
     EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
@@ -329,7 +364,8 @@ TEST_F(ScoreCli, BadInputIsOneLineAndNonZeroExit) {
   }
   const CliRun help = run_cli("score --help");
   EXPECT_EQ(help.status, 0);
-  for (const char* flag : {"--classifier", "--samples", "--floor", "--floor-count", "--class", "--splits", "--data"})
+  for (const char* flag : {"--classifier", "--samples", "--checkpoint", "--count", "--floor", "--floor-count", "--class", "--splits",
+                           "--data"})
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
 }
 
@@ -504,10 +540,6 @@ void write_mnist_folder(const fs::path& dir, int n, int side) {
   }
 }
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 }  // namespace
 
 TEST_F(Cli, TrainGanAndSampleRejectBadFlagsInOneLineWithStatusTwo) {
@@ -548,10 +580,33 @@ TEST_F(Cli, TrainGanRunFolderResumesBitForBitAndSamples) {
   for (const auto& [name, t] : a.tensors) EXPECT_EQ(b.tensors.at(name).to_vector(), t.to_vector()) << name;
   EXPECT_EQ(a.metadata.at("iteration"), "4");
 
+  {
+    const RunFolderLock held(path("a"));  // as a live run would hold it
+    const CliRun second = run_cli(common + "--iters 4 --out '" + path("a") + "'");
+    EXPECT_EQ(second.status, 1) << second.output;
+    EXPECT_NE(second.output.find("is in use by another cudl process"), std::string::npos) << second.output;
+  }
+  EXPECT_EQ(file_bytes(path("a") + "/losses.csv"), file_bytes(path("b") + "/losses.csv")) << "left alone";
+
   const CliRun sample = run_cli("sample gan --device cpu --n 10 --checkpoint '" + path("a") +
                                 "/last.safetensors' --out '" + path("grid.png") + "'");
   ASSERT_EQ(sample.status, 0) << sample.output;
   EXPECT_TRUE(fs::exists(path("grid.png")));
+}
+
+TEST_F(Cli, TrainGanStopsAtTheFirstNonFiniteStepAndKeepsTheLastSave) {
+  write_mnist_folder(path("data"), 48, 28);
+  const CliRun r = run_cli("train gan --data '" + path("data") + "' --batch-size 16 --sample-every 1 --device cpu " +
+                           "--lr 1e30 --iters 50 --out '" + path("run") + "'");
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("iteration ([0-9]+), the (discriminator|generator) step: "
+                                                        ".*; \\S+state.safetensors keeps iteration ([0-9]+)")))
+      << r.output;
+  const int failed = std::stoi(m[1].str()), kept = std::stoi(m[3].str());
+  EXPECT_LT(failed, 50) << r.output;
+  EXPECT_EQ(kept, failed - 1) << "--sample-every 1 saved the step before\n" << r.output;
+  EXPECT_EQ(read_safetensors(path("run") + "/last.safetensors").metadata.at("iteration"), std::to_string(kept));
 }
 
 TEST_F(Cli, TrainGanOnOtherImageSizesAndSampleOfAClassifierAreOneLineErrors) {

@@ -13,6 +13,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/formats/atomic_file.h"
 #include "core/formats/safetensors.h"
 #include "kernels/shape.h"
 #include "tools/caption_sources.h"
@@ -119,18 +120,18 @@ struct EvalRow {
 };
 
 void write_metrics_csv(const fs::path& path, const std::vector<EvalRow>& rows) {
-  std::ofstream f(path);
-  f << "iteration,train_bleu1,train_bleu2,train_bleu3,train_bleu4,train_exact,val_bleu1,val_bleu2,val_bleu3,val_bleu4,"
-       "val_exact\n";
-  for (const EvalRow& r : rows) {
-    f << r.iteration;
-    for (const CaptionScores* s : {&r.train, &r.val}) {
-      for (double b : s->bleu.bleu) f << ',' << b;
-      f << ',' << s->exact_match;
+  write_file_atomic(path.string(), [&](std::ostream& f) {
+    f << "iteration,train_bleu1,train_bleu2,train_bleu3,train_bleu4,train_exact,val_bleu1,val_bleu2,val_bleu3,"
+         "val_bleu4,val_exact\n";
+    for (const EvalRow& r : rows) {
+      f << r.iteration;
+      for (const CaptionScores* s : {&r.train, &r.val}) {
+        for (double b : s->bleu.bleu) f << ',' << b;
+        f << ',' << s->exact_match;
+      }
+      f << '\n';
     }
-    f << '\n';
-  }
-  CUDL_CHECK(f.good(), "cannot write ", path.string());
+  });
 }
 
 // The rows of an earlier metrics.csv (BLEU and exact match; what the plot needs).

@@ -7,18 +7,21 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/formats/atomic_file.h"
 #include "data/dataset.h"
 #include "train/gan.h"
 #include "train/image_grid.h"
 #include "train/plot.h"
+#include "train/run_folder.h"
 #include "tools/commands.h"
 #include "tools/flags.h"
 #include "tools/progress.h"
 #include "tools/run_folder.h"
+#include "tools/sample_scoring.h"
 
 namespace cudl::cli {
 
@@ -40,6 +43,8 @@ struct GanSettings {
   std::string data = kFashionMnistDir;
   std::string out;
   std::string device = "auto";
+  std::string classifier;  // empty: no score at the end
+  std::int64_t score_count = 10000;
   bool resume = false;
 };
 
@@ -78,16 +83,22 @@ void add_gan_flags(FlagParser& f, GanSettings& s) {
         });
   f.add("--threads", "N", "CPU threads", "every core",
         [&](const std::string& v) { s.threads = static_cast<int>(parse_int("--threads", v, 1)); });
+  f.add("--classifier", "FILE",
+        "at the end, score --score-count samples of the generator with this classifier checkpoint (cudl train "
+        "convnet --model deep; docs/sample-quality.md): FID and IS on its features, its label histogram; score.txt",
+        "", [&](const std::string& v) { s.classifier = v; });
+  f.add("--score-count", "N", "samples --classifier scores (as many as the test images, for FID)", "10000",
+        [&](const std::string& v) { s.score_count = parse_int("--score-count", v, 2); });
   f.add_switch("--resume", "continue the run in --out DIR (same settings; --iters or --epochs may extend it)",
                &s.resume);
 }
 
 void write_losses_csv(const fs::path& path, const GanTrainer& trainer) {
-  std::ofstream f(path);
-  f << "iteration,discriminator_loss,generator_loss\n";
-  for (std::size_t i = 0; i < trainer.discriminator_losses().size(); ++i)
-    f << i + 1 << ',' << trainer.discriminator_losses()[i] << ',' << trainer.generator_losses()[i] << '\n';
-  CUDL_CHECK(f.good(), "cannot write ", path.string());
+  write_file_atomic(path.string(), [&](std::ostream& f) {
+    f << "iteration,discriminator_loss,generator_loss\n";
+    for (std::size_t i = 0; i < trainer.discriminator_losses().size(); ++i)
+      f << i + 1 << ',' << trainer.discriminator_losses()[i] << ',' << trainer.generator_losses()[i] << '\n';
+  });
 }
 
 void plot_gan_losses(const fs::path& path, const GanTrainer& trainer) {
@@ -167,6 +178,9 @@ int cmd_train_gan(const Args& args) {
              train.channels(), "-channel ", train.height(), "x", train.width());
   if (s.subset > 0 && s.subset < train.size()) train = train.slice(0, s.subset);
   const std::int64_t image_count = train.size();
+  // Loaded before training, so that a wrong classifier fails now rather than at the end.
+  std::optional<SampleScorer> scorer;
+  if (!s.classifier.empty()) scorer.emplace(s.classifier, s.data, device);
   std::printf("data: %s: %lld training images\n", s.data.c_str(), static_cast<long long>(image_count));
 
   GanTrainer trainer(std::move(train), {.model = s.model,
@@ -184,6 +198,7 @@ int cmd_train_gan(const Args& args) {
 
   const fs::path run_dir =
       s.out.empty() ? fs::path("runs") / ("gan-" + s.model + "-" + s.loss + "-" + timestamp()) : fs::path(s.out);
+  const RunFolderLock lock(run_dir);
   fs::create_directories(run_dir / "samples");
   if (s.resume) {
     trainer.load_state((run_dir / "state.safetensors").string());
@@ -203,8 +218,16 @@ int cmd_train_gan(const Args& args) {
   const std::int64_t first = trainer.iteration();
   const auto start = std::chrono::steady_clock::now();
   catch_interrupts();
+  std::int64_t saved = trainer.iteration();  // what state.safetensors holds
   while (trainer.iteration() < total && !interrupted()) {
-    const GanLosses losses = trainer.step();
+    GanLosses losses;
+    try {
+      losses = trainer.step();
+    } catch (const Error& e) {  // a diverged step: nothing after the last save is written
+      progress.clear();
+      throw Error(std::string(e.what()) + "; " + (run_dir / "state.safetensors").string() + " keeps iteration " +
+                  std::to_string(saved));
+    }
     const std::int64_t it = trainer.iteration();
     const bool sample_now = it % s.sample_every == 0 || it == total;
     if (progress.due(sample_now || it % std::max<std::int64_t>(1, total / 20) == 0)) {
@@ -217,7 +240,10 @@ int cmd_train_gan(const Args& args) {
                     format_seconds(per_iteration * static_cast<double>(total - it)).c_str());
       progress.show(line);
     }
-    if (sample_now) save_progress(run_dir, trainer);
+    if (sample_now) {
+      save_progress(run_dir, trainer);
+      saved = it;
+    }
   }
   release_interrupts();
   progress.clear();
@@ -234,8 +260,14 @@ int cmd_train_gan(const Args& args) {
               seconds > 0 ? static_cast<double>(done * s.batch_size) / seconds : 0.0,
               sample_grid_path(run_dir, trainer.iteration()).c_str(),
               (run_dir / "last.safetensors").string().c_str());
-  // Scoring hook (issue #11): the Frechet-distance / inception scorer (`cudl score`,
-  // branch scorer) is to be called here on the final generator's samples.
+  if (scorer) {
+    // The same figures as `cudl score --checkpoint last.safetensors --seed 0`.
+    const std::string text =
+        scorer->describe() + "scoring: " + std::to_string(s.score_count) + " samples (seed 0)\n" +
+        scorer->report(scorer->score(gan_samples_for_scoring(trainer.generator(), s.noise_dim, s.score_count, 0, device)));
+    std::printf("%s", text.c_str());
+    write_file_atomic((run_dir / "score.txt").string(), [&](std::ostream& f) { f << text; });
+  }
   return 0;
 }
 

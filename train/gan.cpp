@@ -181,18 +181,26 @@ float GanTrainer::discriminator_step(const Tensor& real) {
   Tensor both = Tensor::empty({2 * b, kGanImageSize}, DType::F32, options_.device);
   both.slice(0, b).copy_from(real.reshape({b, kGanImageSize}));
   both.slice(b, 2 * b).copy_from(fake);
-  return optimization_step({opt_d_.get()}, [&] {
-           return discriminator_loss(options_.loss, discriminator_->forward(Var(both.view())));
-         }).loss;
+  return checked(optimization_step({opt_d_.get()}, [&] {
+                   return discriminator_loss(options_.loss, discriminator_->forward(Var(both.view())));
+                 }),
+                 "discriminator");
 }
 
 float GanTrainer::generator_step() {
   const FrozenScope frozen(*discriminator_);
-  return optimization_step({opt_g_.get()}, [&] {
-           const Var fake =
-               generator_->forward(Var(sample_noise(options_.batch_size, options_.noise_dim, rng_, options_.device)));
-           return generator_loss(options_.loss, discriminator_->forward(fake));
-         }).loss;
+  return checked(optimization_step({opt_g_.get()}, [&] {
+                   const Var fake = generator_->forward(
+                       Var(sample_noise(options_.batch_size, options_.noise_dim, rng_, options_.device)));
+                   return generator_loss(options_.loss, discriminator_->forward(fake));
+                 }),
+                 "generator");
+}
+
+float GanTrainer::checked(const StepResult& r, const char* net) const {
+  CUDL_CHECK(r.nonfinite.empty(), "GanTrainer: iteration ", iteration_ + 1, ", the ", net, " step: ", r.nonfinite,
+             " (lower the learning rate; the nets are those after iteration ", iteration_, ")");
+  return r.loss;
 }
 
 GanLosses GanTrainer::step() {

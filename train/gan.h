@@ -24,6 +24,7 @@
 #include "layers/sequential.h"
 #include "models/gan.h"
 #include "train/optimizer.h"
+#include "train/step.h"
 
 namespace cudl {
 
@@ -97,6 +98,10 @@ class GanTrainer {
   void load_state(const std::string& path);
 
  private:
+  // The step's loss; throws cudl::Error naming the iteration when it was not taken
+  // (a non-finite loss or gradient), so a diverged run stops instead of idling.
+  float checked(const StepResult& r, const char* net) const;
+
   Dataset images_;
   GanOptions options_;
   Generator rng_;  // initialisation, then noise
