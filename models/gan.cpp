@@ -15,7 +15,8 @@ void check_model(const std::string& model) {
 }
 
 // CS231n's initialize_weights: Xavier-uniform weights for Linear and
-// ConvTranspose2d, redrawn after construction as torch's net.apply() does.
+// ConvTranspose2d, redrawn after construction as torch's net.apply() does. The
+// notebook applies it to the DCGAN nets only; the fc nets keep torch.nn's defaults.
 void xavier_init(Sequential& net, Generator& gen) {
   for (const auto& [name, child] : net.children()) {
     Parameter* weight = nullptr;
@@ -52,7 +53,7 @@ std::unique_ptr<Sequential> build_gan_discriminator(const std::string& model, Ge
     net->emplace<LeakyReLU>(kSlope);
     net->emplace<Linear>(4 * 4 * 64, 1, gen, device);
   }
-  xavier_init(*net, gen);
+  if (model == "dcgan") xavier_init(*net, gen);
   return net;
 }
 
@@ -84,7 +85,7 @@ std::unique_ptr<Sequential> build_gan_generator(const std::string& model, std::i
     net->emplace<Tanh>();
     net->emplace<Flatten>();
   }
-  xavier_init(*net, gen);
+  if (model == "dcgan") xavier_init(*net, gen);
   return net;
 }
 
