@@ -71,10 +71,7 @@ void add_captioner_flags(FlagParser& f, CaptionerSettings& s) {
   f.add("--schedule", "NAME",
         "learning rate schedule: constant, or cosine (a half cosine from --lr down to 0 at --iters, after a "
         "linear --warmup)",
-        "constant", [&](const std::string& v) {
-          if (v != "constant" && v != "cosine") throw UsageError("--schedule must be constant or cosine, got '" + v + "'");
-          s.schedule = v;
-        });
+        "constant", [&](const std::string& v) { s.schedule = parse_choice("--schedule", v, {"constant", "cosine"}); });
   f.add("--warmup", "N", "steps of linear warm-up of --schedule cosine", "0",
         [&](const std::string& v) { s.warmup = parse_int("--warmup", v, 0, 100000000); });
   f.add("--clip", "X", "clip the global gradient norm at X (0: never)", "1",

@@ -199,7 +199,7 @@ float GanTrainer::generator_step() {
 
 float GanTrainer::checked(const StepResult& r, const char* net) const {
   CUDL_CHECK(r.nonfinite.empty(), "GanTrainer: iteration ", iteration_ + 1, ", the ", net, " step: ", r.nonfinite,
-             " (lower the learning rate; the nets are those after iteration ", iteration_, ")");
+             " (lower the learning rate)");
   return r.loss;
 }
 
