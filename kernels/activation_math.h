@@ -3,7 +3,9 @@
 // T is float for the fast kernels and double for the CPU reference.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include "core/host_device.h"
@@ -11,9 +13,43 @@
 
 namespace cudl {
 
+#if !defined(__CUDA_ARCH__)
+// e^x for float x <= 0 without a libm call, so that the CPU loops over it
+// vectorise: one scalar expf call per element was a fifth of a U-Net training
+// step. Cody-Waite reduction x = k ln2 + r with |r| <= ln2 / 2 (ln2 split in a
+// short head and a tail so k ln2 is exact), e^r by its Taylor polynomial of
+// degree 6 (truncation below 1e-7 relative), 2^k through the exponent bits.
+// Within 3 ulp of std::exp (tested); x below -87 (e^x near FLT_MIN) gives 0,
+// so exp(-inf) = 0 as masked softmax needs; NaN stays NaN.
+inline float exp_nonpositive(float x) {
+  const float clamped = x < -87.0f ? -87.0f : x;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float k = (clamped * 1.44269504088896341f + kRound) - kRound;
+  const float r = (clamped - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(k) + 127) << 23);
+  return x < -87.0f ? 0.0f : p * scale;
+}
+#endif
+
+// e^x for x <= 0: the vectorisable polynomial for float on the CPU, std::exp
+// elsewhere (the double reference, the GPU's fast exp).
+template <typename T> CUDL_HOST_DEVICE T exp_of_nonpositive(T x) {
+#if !defined(__CUDA_ARCH__)
+  if constexpr (std::is_same_v<T, float>) return exp_nonpositive(x);
+#endif
+  return std::exp(x);
+}
+
 template <typename T> CUDL_HOST_DEVICE T sigmoid_of(T x) {
   // exp of a non-positive number only: no overflow for large |x|.
-  const T e = std::exp(-std::abs(x));
+  const T e = exp_of_nonpositive(-std::abs(x));
   return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 

@@ -112,6 +112,20 @@ void add_channel_bias(Tensor& out, const Tensor& b) {
 
 // ---- im2col + GEMM ----
 namespace {
+// The outputs [lo, hi) of a row whose tap j reads inside the image (iw = ow *
+// stride - pad + j in [0, w)); the others read padding. Computing the range once
+// keeps the copy loops below free of per-pixel branches, so they vectorise:
+// im2col and col2im were 40% of a U-Net training step with the branch inside.
+struct ValidRange {
+  int64_t lo, hi;
+};
+ValidRange valid_outputs(const Conv2dGeometry& g, int64_t j) {
+  const int64_t first = g.pad - j, end = g.w + g.pad - j;  // ow * stride in [first, end)
+  const int64_t lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
+  const int64_t hi = end <= 0 ? 0 : std::min(g.ow, (end + g.stride - 1) / g.stride);
+  return {std::min(lo, hi), hi};
+}
+
 // cols [C*KH*KW, OH*OW] of one image: row (c, i, j), column (oh, ow) holds the
 // padded input pixel that tap (i, j) of output (oh, ow) reads.
 void im2col(const float* x, const Conv2dGeometry& g, float* cols) {
@@ -119,6 +133,7 @@ void im2col(const float* x, const Conv2dGeometry& g, float* cols) {
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
         float* row = cols + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        const ValidRange r = valid_outputs(g, j);
         for (int64_t oh = 0; oh < g.oh; ++oh) {
           const int64_t ih = oh * g.stride - g.pad + i;
           float* dst = row + oh * g.ow;
@@ -127,10 +142,14 @@ void im2col(const float* x, const Conv2dGeometry& g, float* cols) {
             continue;
           }
           const float* src = x + (c * g.h + ih) * g.w;
-          for (int64_t ow = 0; ow < g.ow; ++ow) {
-            const int64_t iw = ow * g.stride - g.pad + j;
-            dst[ow] = (iw >= 0 && iw < g.w) ? src[iw] : 0.0f;
+          const int64_t shift = j - g.pad;  // output ow reads pixel ow * stride + shift
+          std::fill(dst, dst + r.lo, 0.0f);
+          if (g.stride == 1) {
+            std::copy(src + r.lo + shift, src + r.hi + shift, dst + r.lo);
+          } else {
+            for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow] = src[ow * g.stride + shift];
           }
+          std::fill(dst + r.hi, dst + g.ow, 0.0f);
         }
       }
 }
@@ -142,13 +161,17 @@ void col2im(const float* cols, const Conv2dGeometry& g, float* dx) {
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
         const float* row = cols + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        const ValidRange r = valid_outputs(g, j);
         for (int64_t oh = 0; oh < g.oh; ++oh) {
           const int64_t ih = oh * g.stride - g.pad + i;
           if (ih < 0 || ih >= g.h) continue;
           float* dst = dx + (c * g.h + ih) * g.w;
-          for (int64_t ow = 0; ow < g.ow; ++ow) {
-            const int64_t iw = ow * g.stride - g.pad + j;
-            if (iw >= 0 && iw < g.w) dst[iw] += row[oh * g.ow + ow];
+          const int64_t shift = j - g.pad;  // output ow read pixel ow * stride + shift
+          const float* src = row + oh * g.ow;
+          if (g.stride == 1) {
+            for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow + shift] += src[ow];
+          } else {
+            for (int64_t ow = r.lo; ow < r.hi; ++ow) dst[ow * g.stride + shift] += src[ow];
           }
         }
       }
