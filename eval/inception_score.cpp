@@ -57,15 +57,21 @@ InceptionScore inception_score(const Tensor& probabilities, std::int64_t splits)
   return result;
 }
 
-std::vector<std::int64_t> label_histogram(const Tensor& probabilities) {
-  check_float("label_histogram", "probabilities", probabilities);
-  check_ndim("label_histogram", "probabilities", probabilities, 2);
-  CUDL_CHECK(!probabilities.is_cuda(), "label_histogram: expected probabilities on the host, got ",
+std::vector<std::int64_t> predicted_labels(const Tensor& probabilities) {
+  check_float("predicted_labels", "probabilities", probabilities);
+  check_ndim("predicted_labels", "probabilities", probabilities, 2);
+  CUDL_CHECK(!probabilities.is_cuda(), "predicted_labels: expected probabilities on the host, got ",
              probabilities.str());
   const std::int64_t n = probabilities.size(0), c = probabilities.size(1);
   const float* p = probabilities.data<float>();
-  std::vector<std::int64_t> counts(c, 0);
-  for (std::int64_t i = 0; i < n; ++i) ++counts[std::max_element(p + i * c, p + (i + 1) * c) - (p + i * c)];
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) labels[i] = std::max_element(p + i * c, p + (i + 1) * c) - (p + i * c);
+  return labels;
+}
+
+std::vector<std::int64_t> label_histogram(const Tensor& probabilities) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(probabilities.dim() == 2 ? probabilities.size(1) : 0), 0);
+  for (std::int64_t label : predicted_labels(probabilities)) ++counts[label];
   return counts;
 }
 
@@ -76,6 +82,14 @@ double label_fraction(const std::vector<std::int64_t>& counts, std::int64_t labe
   for (std::int64_t k : counts) total += k;
   CUDL_CHECK(total > 0, "label_fraction: the histogram is empty");
   return static_cast<double>(counts[label]) / static_cast<double>(total);
+}
+
+double asked_label_accuracy(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& asked) {
+  CUDL_CHECK(predicted.size() == asked.size() && !asked.empty(), "asked_label_accuracy: expected one asked label per "
+             "sample, got ", asked.size(), " asked for ", predicted.size(), " samples");
+  std::int64_t hits = 0;
+  for (std::size_t i = 0; i < asked.size(); ++i) hits += predicted[i] == asked[i];
+  return static_cast<double>(hits) / static_cast<double>(asked.size());
 }
 
 }  // namespace cudl

@@ -23,11 +23,18 @@ struct InceptionScore {
 // spread evenly over the classes.
 InceptionScore inception_score(const Tensor& probabilities, std::int64_t splits = 10);
 
+// The argmax of each row (the first on ties): the classifier's label of each sample.
+std::vector<std::int64_t> predicted_labels(const Tensor& probabilities);
+
 // counts[c] = number of rows whose argmax is c (the first on ties), c < C.
 std::vector<std::int64_t> label_histogram(const Tensor& probabilities);
 
 // counts[label] / sum(counts): the fraction of samples labelled `label`, as in
 // "the classifier labels the asked class in >= 70% of the samples".
 double label_fraction(const std::vector<std::int64_t>& counts, std::int64_t label);
+
+// The fraction of samples whose predicted label is the one asked for: a
+// class-conditional generator's accuracy. The two lists have one entry per sample.
+double asked_label_accuracy(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& asked);
 
 }  // namespace cudl

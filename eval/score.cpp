@@ -52,7 +52,9 @@ SampleScore score_outputs(const ClassifierOutputs& outputs, const GaussianStats&
   score.count = outputs.probabilities.size(0);
   score.fid = frechet_distance(gaussian_stats(outputs.features), reference);
   score.inception = inception_score(outputs.probabilities, std::min(splits, score.count));
-  score.label_histogram = label_histogram(outputs.probabilities);
+  score.labels = predicted_labels(outputs.probabilities);
+  score.label_histogram.assign(static_cast<std::size_t>(outputs.probabilities.size(1)), 0);
+  for (std::int64_t label : score.labels) ++score.label_histogram[label];
   return score;
 }
 

@@ -35,6 +35,7 @@ struct SampleScore {
   FrechetDistance fid;
   InceptionScore inception;
   std::vector<std::int64_t> label_histogram;
+  std::vector<std::int64_t> labels;  // the classifier's label of each sample
 };
 
 // FID against `reference` (the statistics of real images' features), IS over

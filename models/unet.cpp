@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/formats/json.h"
 #include "core/random.h"
+#include "data/caption.h"
 #include "kernels/timestep_embedding.h"
 #include "layers/activation.h"
 
@@ -23,7 +24,8 @@ std::string UNetConfig::to_json() const {
                         {"attention_resolutions", attention_resolutions},
                         {"groups", groups},
                         {"heads", heads},
-                        {"num_classes", num_classes}}
+                        {"num_classes", num_classes},
+                        {"vocab_size", vocab_size}}
       .dump();
 }
 
@@ -41,6 +43,7 @@ UNetConfig UNetConfig::from_json(const std::string& text) {
     c.groups = j.at("groups");
     c.heads = j.at("heads");
     c.num_classes = j.at("num_classes");
+    c.vocab_size = j.value("vocab_size", std::int64_t{0});  // absent in class-conditional checkpoints before it
     return c;
   } catch (const nlohmann::json::exception& e) {
     detail::throw_error("unet config: ", e.what());
@@ -60,6 +63,9 @@ void check_config(const UNetConfig& c) {
   CUDL_CHECK(c.groups >= 1 && c.heads >= 1, "UNet: expected groups and heads >= 1, got ", c.groups, " and ",
              c.heads);
   CUDL_CHECK(c.num_classes >= 0, "UNet: expected num_classes >= 0, got ", c.num_classes);
+  CUDL_CHECK(c.vocab_size == 0 || (c.vocab_size > kUnknownToken && c.num_classes == 0),
+             "UNet: expected vocab_size 0 or > ", kUnknownToken, " (the special tokens) and no classes beside it, got "
+             "vocab_size ", c.vocab_size, " with ", c.num_classes, " classes");
   const std::int64_t reduction = std::int64_t{1} << (c.levels() - 1);
   CUDL_CHECK(c.image_size >= reduction && c.image_size % reduction == 0, "UNet: expected an image size divisible by ",
              reduction, " (", c.levels(), " levels), got ", c.image_size);
@@ -109,6 +115,10 @@ UNet::UNet(const UNetConfig& config, std::uint64_t seed, Device device)
   if (c.num_classes > 0) {
     class_emb_ = std::make_unique<Embedding>(c.num_classes + 1, temb, gen_, device);
     register_module("class_emb", class_emb_.get());
+  }
+  if (c.vocab_size > 0) {
+    text_emb_ = std::make_unique<Embedding>(c.vocab_size, temb, gen_, device);
+    register_module("text_emb", text_emb_.get());
   }
   register_module("init_conv", &init_conv_);
 
@@ -160,28 +170,57 @@ UNet::UNet(const UNetConfig& config, std::uint64_t seed, Device device)
   register_module("final_conv", final_conv_.get());
 }
 
-Var UNet::time_embedding(const Tensor& t, const Tensor* class_ids, std::int64_t batch) {
+Var UNet::time_embedding(const Tensor& t, const Tensor* condition, std::int64_t batch) {
   CUDL_CHECK(t.dtype() == DType::I64 && t.dim() == 1 && t.size(0) == batch, "UNet: expected t int64 [", batch,
              "], got ", t.str());
   Var temb = time_mlp_.forward(Var(timestep_embedding(t, config_.width)));
-  if (config_.num_classes == 0) {
-    CUDL_CHECK(class_ids == nullptr, "UNet: class ids given to an unconditional model");
+  if (text_emb_) return temb + caption_embedding(condition, batch, t.device());
+  if (!class_emb_) {
+    CUDL_CHECK(condition == nullptr, "UNet: a condition given to an unconditional model");
     return temb;
   }
-  if (class_ids != nullptr) {
-    CUDL_CHECK(class_ids->dtype() == DType::I64 && class_ids->dim() == 1 && class_ids->size(0) == batch,
-               "UNet: expected class ids int64 [", batch, "], got ", class_ids->str());
-    return temb + class_emb_->forward(*class_ids);  // the embedding checks the range [0, num_classes]
+  if (condition != nullptr) {
+    CUDL_CHECK(condition->dtype() == DType::I64 && condition->dim() == 1 && condition->size(0) == batch,
+               "UNet: expected class ids int64 [", batch, "], got ", condition->str());
+    return temb + class_emb_->forward(*condition);  // the embedding checks the range [0, num_classes]
   }
   const std::vector<std::int64_t> null_ids(static_cast<std::size_t>(batch), config_.num_classes);
   return temb + class_emb_->forward(Tensor::from_vector(null_ids, {batch}, t.device()));
 }
 
-Var UNet::forward(const Var& x, const Tensor& t, const Tensor* class_ids) {
+// mean_l text_emb[tokens[n, l]] over the tokens that are not <NULL>, as
+// torch's (text_emb(tokens) * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).
+// The null condition is the empty caption, <START> <END>.
+Var UNet::caption_embedding(const Tensor* tokens, std::int64_t batch, Device device) {
+  Tensor ids;
+  if (tokens != nullptr) {
+    CUDL_CHECK(tokens->dtype() == DType::I64 && tokens->dim() == 2 && tokens->size(0) == batch && tokens->size(1) >= 1,
+               "UNet: expected caption tokens int64 [", batch, ", L], got ", tokens->str());
+    ids = tokens->to(Device::cpu());
+  } else {
+    std::vector<std::int64_t> empty;
+    for (std::int64_t n = 0; n < batch; ++n) empty.insert(empty.end(), {kStartToken, kEndToken});
+    ids = Tensor::from_vector(empty, {batch, 2});
+  }
+  const std::int64_t length = ids.size(1);
+  Tensor mask = Tensor::zeros({batch, length, 1}), count = Tensor::zeros({batch, 1});
+  const std::int64_t* id = ids.data<std::int64_t>();
+  for (std::int64_t n = 0; n < batch; ++n) {
+    for (std::int64_t l = 0; l < length; ++l)
+      if (id[n * length + l] != kNullToken) mask.data<float>()[n * length + l] = 1.0f;
+    for (std::int64_t l = 0; l < length; ++l) count.data<float>()[n] += mask.data<float>()[n * length + l];
+    CUDL_CHECK(count.data<float>()[n] > 0, "UNet: caption row ", n, " holds only <NULL> padding (the empty caption is "
+               "<START> <END>)");
+  }
+  const Var words = text_emb_->forward(ids.to(device));  // checks the range [0, vocab_size)
+  return div(sum(mul(words, Var(mask.to(device))), {1}), Var(count.to(device)));
+}
+
+Var UNet::forward(const Var& x, const Tensor& t, const Tensor* condition) {
   const UNetConfig& c = config_;
   CUDL_CHECK(x.dim() == 4 && x.size(1) == c.in_channels && x.size(2) == c.image_size && x.size(3) == c.image_size,
              "UNet: expected x [N, ", c.in_channels, ", ", c.image_size, ", ", c.image_size, "], got ", x.value().str());
-  const Var temb = time_embedding(t, class_ids, x.size(0));
+  const Var temb = time_embedding(t, condition, x.size(0));
 
   Var h = init_conv_.forward(x);
   std::vector<Var> skips;
@@ -215,7 +254,8 @@ std::string UNet::name() const {
   return "UNet(" + std::to_string(config_.in_channels) + " -> " + std::to_string(config_.out_channels) + ", " +
          std::to_string(config_.image_size) + "x" + std::to_string(config_.image_size) + ", widths [" + widths +
          "], " + std::to_string(config_.num_res_blocks) + " blocks per level" +
-         (config_.num_classes > 0 ? ", " + std::to_string(config_.num_classes) + " classes" : std::string()) + ")";
+         (config_.num_classes > 0 ? ", " + std::to_string(config_.num_classes) + " classes" : std::string()) +
+         (config_.vocab_size > 0 ? ", captions of " + std::to_string(config_.vocab_size) + " tokens" : std::string()) + ")";
 }
 
 void UNet::to(Device device) {

@@ -4,6 +4,8 @@
 //
 //   temb = time_mlp(timestep_embedding(t, width))     Linear - SiLU - Linear, [N, 4 width]
 //        + class_emb[c]                               c = num_classes: the learned null class
+//        or + mean(text_emb[w] for the caption's tokens)  <START> words <END>; the empty
+//                                                     caption <START> <END> is the null condition
 //   h    = init_conv(x)                               3x3
 //   down: per level, num_res_blocks x (ResnetBlock(h, temb) [+ SpatialAttention]), each
 //         output kept as a skip; then a stride-2 3x3 conv (not at the last level)
@@ -17,6 +19,8 @@
 //
 //   UNet unet(UNetConfig{.width = 32, .num_classes = 10}, /*seed=*/0);
 //   Var eps = unet.forward(x_t, t, &labels);          // labels int64 [N]; entries 10 = unconditioned
+//   UNet captioned(UNetConfig{.in_channels = 3, .out_channels = 3, .vocab_size = 1000}, 0);
+//   captioned.forward(x_t, t, &tokens);               // tokens int64 [N, L], Vocabulary::encode rows
 //   diffusion.training_loss(unet.denoiser(), x0, &labels, gen);
 #pragma once
 
@@ -42,7 +46,8 @@ struct UNetConfig {
   std::vector<std::int64_t> attention_resolutions = {16};  // feature-map sizes whose blocks attend
   std::int64_t groups = 8;                              // GroupNorm groups, dividing every width
   std::int64_t heads = 4;                               // SpatialAttention heads
-  std::int64_t num_classes = 0;                         // 0: unconditional
+  std::int64_t num_classes = 0;                         // > 0: class-conditional
+  std::int64_t vocab_size = 0;                          // > 0: caption-conditional (not with classes)
 
   std::int64_t levels() const { return static_cast<std::int64_t>(multipliers.size()); }
   std::int64_t time_dim() const { return 4 * width; }
@@ -70,10 +75,12 @@ class UNet : public Module {
   // (class_emb N(0, 1), as nn.Embedding). Throws on an inconsistent config.
   UNet(const UNetConfig& config, std::uint64_t seed, Device device = Device::cpu());
 
-  // x [N, in_channels, S, S], t [N] int64, class_ids [N] int64 in [0, num_classes]
-  // (num_classes: unconditioned) or null (all unconditioned), both on x's device
-  // -> [N, out_channels, S, S].
-  Var forward(const Var& x, const Tensor& t, const Tensor* class_ids);
+  // x [N, in_channels, S, S], t [N] int64 and the condition, all on x's device
+  // -> [N, out_channels, S, S]. The condition: class ids int64 [N] in
+  // [0, num_classes] (num_classes: unconditioned), or caption tokens int64 [N, L]
+  // (Vocabulary::encode rows: <START> words <END>, <NULL> padding), or null (all
+  // unconditioned; an unconditional model takes null only).
+  Var forward(const Var& x, const Tensor& t, const Tensor* condition);
   // forward as GaussianDiffusion's Denoiser; the UNet must outlive it.
   Denoiser denoiser();
 
@@ -83,13 +90,16 @@ class UNet : public Module {
   void to(Device device) override;
 
  private:
-  Var time_embedding(const Tensor& t, const Tensor* class_ids, std::int64_t batch);
+  Var time_embedding(const Tensor& t, const Tensor* condition, std::int64_t batch);
+  // The mean of the text embeddings of each row's tokens other than <NULL>.
+  Var caption_embedding(const Tensor* tokens, std::int64_t batch, Device device);
 
   UNetConfig config_;
   Device device_;
   Generator gen_;  // before the layers it initialises
   Sequential time_mlp_;  // Linear, SiLU, Linear: "time_mlp.0", "time_mlp.2"
-  std::unique_ptr<Embedding> class_emb_;  // [num_classes + 1, time_dim]; null when unconditional
+  std::unique_ptr<Embedding> class_emb_;  // [num_classes + 1, time_dim]; null unless class-conditional
+  std::unique_ptr<Embedding> text_emb_;   // [vocab_size, time_dim]; null unless caption-conditional
   Conv2d init_conv_;
   ModuleList<UNetLevel> downs_;
   std::unique_ptr<ResnetBlock> mid_block1_;

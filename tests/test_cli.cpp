@@ -341,6 +341,33 @@ TEST_F(ScoreCli, TrainGanScoresItsGeneratorAsScoreOfItsCheckpointDoes) {
   EXPECT_NE(wrong.output.find("expected a GAN checkpoint"), std::string::npos) << wrong.output;
 }
 
+// score --checkpoint of a train ddpm model: one report per guidance weight, the
+// share of samples labelled as the class they asked for, a table and a plot.
+TEST_F(ScoreCli, DdpmCheckpointScoresEachGuidanceWeight) {
+  const CliRun trained = run_cli("train ddpm --device cpu --data-dir '" + path("data") + "' --width 8 --multipliers 1,2 "
+                                 "--timesteps 20 --batch-size 4 --iters 2 --sample-every 0 --out '" + path("ddpm") + "'");
+  ASSERT_EQ(trained.status, 0) << trained.output;
+  const std::string ddpm = " --checkpoint '" + path("ddpm/checkpoint.safetensors") + "'";
+  const CliRun run = run_cli(common_ + ddpm + " --count 20 --steps 2 --guidance 0,3 --plot '" + path("w.png") + "'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^samples: 20$"), 2) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^asked class: [0-9.]+% of the samples are labelled as the class they were asked "
+                                      "for$"), 2) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^0\\.00 +[0-9.]+ +[0-9.]+ +[0-9.]+%$"), 1) << run.output;
+  EXPECT_EQ(count_matches(run.output, "^3\\.00 +[0-9.]+ +[0-9.]+ +[0-9.]+%$"), 1) << run.output;
+  EXPECT_TRUE(fs::exists(path("w.png")));
+  // The same seed, the same samples: one weight alone reports what the sweep did.
+  const CliRun alone = run_cli(common_ + ddpm + " --count 20 --steps 2 --guidance 3");
+  ASSERT_EQ(alone.status, 0) << alone.output;
+  const std::size_t at = alone.output.find("samples: 20\n");
+  ASSERT_NE(at, std::string::npos) << alone.output;
+  EXPECT_NE(run.output.find(alone.output.substr(at)), std::string::npos) << run.output << "\n---\n" << alone.output;
+
+  const CliRun gan_flags = run_cli(common_ + " --samples x.npy --guidance 1");
+  EXPECT_EQ(gan_flags.status, 1) << gan_flags.output;
+  EXPECT_NE(gan_flags.output.find("apply to a ddpm --checkpoint only"), std::string::npos) << gan_flags.output;
+}
+
 TEST_F(ScoreCli, BadInputIsOneLineAndNonZeroExit) {
   for (const char* args : {"score", "score --samples x.npy", "score --classifier c --floor --samples x.npy",
                            "score --classifier c", "score --classifier c --floor --splits 0",

@@ -132,6 +132,12 @@ TEST(LabelHistogram, CountsArgmaxAndFractions) {
   EXPECT_DOUBLE_EQ(label_fraction(counts, 1), 0.5);
   EXPECT_DOUBLE_EQ(label_fraction(counts, 2), 0.25);
   EXPECT_NE(test::error_of([&] { label_fraction(counts, 3); }).find("outside"), std::string::npos);
+  const std::vector<std::int64_t> labels =
+      predicted_labels(probs({0.1f, 0.8f, 0.1f, 0.2f, 0.7f, 0.1f, 0.6f, 0.2f, 0.2f, 0.1f, 0.2f, 0.7f}, 3));
+  EXPECT_EQ(labels, (std::vector<std::int64_t>{1, 1, 0, 2}));
+  EXPECT_DOUBLE_EQ(asked_label_accuracy(labels, {1, 0, 0, 2}), 0.75);
+  EXPECT_NE(test::error_of([&] { asked_label_accuracy(labels, {1}); }).find("one asked label per sample"),
+            std::string::npos);
 }
 
 // ---- scoring through a classifier ----

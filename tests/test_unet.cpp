@@ -12,6 +12,7 @@
 #include "autograd/var.h"
 #include "core/formats/safetensors.h"
 #include "core/random.h"
+#include "data/emoji.h"
 #include "diffusion/gaussian_diffusion.h"
 #include "models/unet.h"
 #include "tests/gradcheck.h"
@@ -152,6 +153,54 @@ TEST(UNet, GradientsMatchFiniteDifferences) {
   const test::GradCheckReport r = test::gradcheck([&] { return unet.forward(x, t, &ids); }, std::move(leaves), o);
   EXPECT_LT(r.max_error, 2e-2) << "worst tensor " << r.worst;
   EXPECT_GT(r.checked, 24);
+}
+
+// A caption-conditional U-Net: the condition is the mean of the caption's token
+// embeddings (<NULL> padding left out), the null condition the empty caption.
+TEST(UNet, CaptionConditionIsTheMeanOfItsTokenEmbeddings) {
+  const UNetConfig c{.in_channels = 1, .out_channels = 1, .image_size = 4, .width = 4, .multipliers = {1, 2},
+                     .num_res_blocks = 1, .attention_resolutions = {}, .groups = 2, .heads = 1, .vocab_size = 7};
+  UNet unet(c, 3);
+  Generator gen(4);
+  Tensor x_value = randn({2, 1, 4, 4}, gen);
+  Var x(x_value.view(), /*requires_grad=*/true);
+  const Tensor t = steps({5, 90});
+  // "w4 w5" and the empty caption; then the same words swapped, padded further.
+  const Tensor captions = Tensor::from_vector(std::vector<std::int64_t>{1, 4, 5, 2, 1, 2, 0, 0}, {2, 4});
+  const Tensor padded = Tensor::from_vector(std::vector<std::int64_t>{1, 5, 4, 2, 0, 0, 1, 2, 0, 0, 0, 0}, {2, 6});
+  const Tensor other = Tensor::from_vector(std::vector<std::int64_t>{1, 6, 2, 0, 1, 2, 0, 0}, {2, 4});
+  const std::vector<float> a = unet.forward(x, t, &captions).value().to_vector();
+  const std::vector<float> b = unet.forward(x, t, &padded).value().to_vector();
+  const std::vector<float> null = unet.forward(x, t, nullptr).value().to_vector();
+  const std::vector<float> o = unet.forward(x, t, &other).value().to_vector();
+  ASSERT_EQ(a.size(), 32u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6f) << i;
+  for (std::size_t i = 16; i < 32; ++i) EXPECT_EQ(a[i], null[i]) << "the empty caption is the null condition, " << i;
+  EXPECT_NE(std::vector<float>(a.begin(), a.begin() + 16), std::vector<float>(null.begin(), null.begin() + 16));
+  EXPECT_NE(std::vector<float>(a.begin(), a.begin() + 16), std::vector<float>(o.begin(), o.begin() + 16));
+
+  std::vector<std::pair<std::string, Var>> leaves{{"x", x}};
+  for (Parameter* p : unet.parameters())
+    if (p->name == "text_emb.weight" || p->name == "time_mlp.2.weight") leaves.emplace_back(p->name, *p);
+  ASSERT_EQ(leaves.size(), 3u);
+  test::GradCheckOptions opts;
+  opts.coords_per_tensor = 6;
+  const test::GradCheckReport r = test::gradcheck([&] { return unet.forward(x, t, &captions); }, std::move(leaves), opts);
+  EXPECT_LT(r.max_error, 2e-2) << "worst tensor " << r.worst;
+
+  const Tensor all_padding = Tensor::from_vector(std::vector<std::int64_t>{1, 2, 0, 0}, {2, 2});
+  const Tensor out_of_vocabulary = Tensor::from_vector(std::vector<std::int64_t>{1, 7, 1, 2}, {2, 2});
+  const Tensor class_ids = steps({1, 2});
+  for (const Tensor* bad : {&out_of_vocabulary, &class_ids}) EXPECT_THROW(unet.forward(x, t, bad), Error);
+  try {
+    unet.forward(x, t, &all_padding);
+    ADD_FAILURE() << "an all-padding caption row was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("only <NULL> padding"), std::string::npos) << e.what();
+  }
+  UNetConfig both = c;
+  both.num_classes = 2;
+  EXPECT_THROW(UNet(both, 0), Error);
 }
 
 // Two 8x8 images with their classes, learned well below the loss of predicting zero noise (1).
@@ -306,4 +355,45 @@ TEST_F(DdpmCli, ResumeContinuesBitExactlyAndSamplesAreWritten) {
   const CliRun again = train("straight", "--iters 4");
   EXPECT_EQ(again.status, 1) << again.output;
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+}
+
+// --data emoji: the caption-conditional model on the real emoji set, sampled
+// from a prompt; the condition flags that do not fit the model are refused.
+TEST_F(DdpmCli, EmojiModelSamplesFromAPrompt) {
+  if (!fs::exists(kEmojiFontPath) || !fs::exists(kEmojiTestPath))
+    GTEST_SKIP() << kEmojiFontPath << " or " << kEmojiTestPath << " missing: run scripts/setup.sh";
+  const CliRun run = run_cli("train ddpm --device cpu --data emoji --width 8 --multipliers 1,2 --timesteps 20 "
+                             "--batch-size 4 --iters 2 --sample-every 2 --out '" + path("emoji") + "'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("emoji, 32x32 RGB"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("grid rows: \""), std::string::npos) << run.output;
+  EXPECT_TRUE(fs::exists(path("emoji/samples-0000002.png")));
+  const SafetensorsFile file = read_safetensors(path("emoji/checkpoint.safetensors"));
+  ASSERT_TRUE(file.metadata.count("vocabulary"));
+  ASSERT_TRUE(file.tensors.count("text_emb.weight"));
+  EXPECT_EQ(file.tensors.at("text_emb.weight").size(1), 32);  // 4 x width
+  EXPECT_EQ(file.tensors.at("init_conv.weight").size(1), 3);   // RGB
+
+  const std::string ckpt = "sample ddpm --device cpu --checkpoint '" + path("emoji/checkpoint.safetensors") + "'";
+  const CliRun sample = run_cli(ckpt + " --steps 3 --guidance 2 --n 2 --prompt 'face with cowboy hat' --out '" +
+                                path("prompt.png") + "'");
+  ASSERT_EQ(sample.status, 0) << sample.output;
+  EXPECT_NE(sample.output.find("prompt \"face with cowboy hat\""), std::string::npos) << sample.output;
+  EXPECT_TRUE(fs::exists(path("prompt.png")));
+  const CliRun unknown = run_cli(ckpt + " --steps 2 --n 1 --prompt 'zzyzx face' --out '" + path("u.png") + "'");
+  EXPECT_EQ(unknown.status, 0) << unknown.output;
+  EXPECT_NE(unknown.output.find("'zzyzx' is not in the model's vocabulary"), std::string::npos) << unknown.output;
+
+  const CliRun fashion = train("fashion", "--iters 1");
+  ASSERT_EQ(fashion.status, 0) << fashion.output;
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {ckpt + " --steps 2", "--prompt TEXT is required"},
+           {ckpt + " --steps 2 --prompt x --class 1", "out of range"},
+           {"sample ddpm --checkpoint '" + path("fashion/checkpoint.safetensors") + "' --prompt x", "--prompt needs"},
+       }) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << args << "\n" << r.output;
+  }
 }

@@ -1,6 +1,7 @@
-// cudl train ddpm and cudl sample ddpm: a class-conditional denoising diffusion
-// model (models/unet.h, diffusion/gaussian_diffusion.h) on Fashion-MNIST, and
-// sampling from its checkpoints. docs/ddpm.md describes the run folder.
+// cudl train ddpm and cudl sample ddpm: a denoising diffusion model
+// (models/unet.h, diffusion/gaussian_diffusion.h) conditioned on Fashion-MNIST's
+// classes or on emoji captions, and sampling from its checkpoints (train/ddpm.h).
+// docs/ddpm.md describes the run folder.
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,10 +18,13 @@
 #include "core/formats/json.h"
 #include "core/formats/safetensors.h"
 #include "core/random.h"
+#include "data/caption.h"
 #include "data/dataset.h"
+#include "data/emoji.h"
 #include "diffusion/ema.h"
 #include "models/unet.h"
 #include "train/checkpoint.h"
+#include "train/ddpm.h"
 #include "train/image_grid.h"
 #include "train/optimizer.h"
 #include "train/plot.h"
@@ -35,11 +39,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The checkpoint's "model" metadata: what `cudl sample ddpm` accepts.
-constexpr const char* kCheckpointKind = "ddpm_unet";
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr std::uint64_t kGridSeed = 1234;   // every periodic grid starts from the same noise
-constexpr std::int64_t kGridColumns = 8;    // samples per class in a periodic grid
+constexpr std::int64_t kGridColumns = 8;    // samples per class (or prompt) in a periodic grid
+constexpr std::int64_t kGridPrompts = 8;    // captions of an emoji grid, spread over the set
 constexpr std::int64_t kGridSteps = 50;     // DDIM steps of a periodic grid
 constexpr float kGridGuidance = 2.0f;
 
@@ -57,6 +60,8 @@ struct DdpmSettings {
   double lr = 2e-4;
   std::int64_t width = 32;
   std::vector<std::int64_t> multipliers = {1, 2, 2};
+  std::int64_t res_blocks = 2;
+  std::vector<std::int64_t> attention = {16};
   std::int64_t timesteps = 1000;
   std::string schedule = "sigmoid";
   std::string objective = "pred_noise";
@@ -73,7 +78,7 @@ struct DdpmSettings {
   nlohmann::json to_json() const {
     return {{"data", data},           {"data_dir", data_dir},       {"batch_size", batch_size},
             {"lr", lr},               {"width", width},             {"multipliers", multipliers},
-            {"timesteps", timesteps}, {"schedule", schedule},       {"objective", objective},
+            {"res_blocks", res_blocks}, {"attention", attention},       {"timesteps", timesteps}, {"schedule", schedule},       {"objective", objective},
             {"p_uncond", p_uncond},   {"ema", ema},                 {"seed", seed}};
   }
   void restore(const nlohmann::json& j) {
@@ -84,6 +89,8 @@ struct DdpmSettings {
       lr = j.at("lr");
       width = j.at("width");
       multipliers = j.at("multipliers").get<std::vector<std::int64_t>>();
+      res_blocks = j.value("res_blocks", std::int64_t{2});  // runs before these flags had 2 and {16}
+      attention = j.value("attention", std::vector<std::int64_t>{16});
       timesteps = j.at("timesteps");
       schedule = j.at("schedule");
       objective = j.at("objective");
@@ -97,9 +104,11 @@ struct DdpmSettings {
 };
 
 void add_ddpm_flags(FlagParser& f, DdpmSettings& s) {
-  f.add("--data", "NAME", "dataset: fashion (Fashion-MNIST padded to 32x32)", "fashion",
-        [&](const std::string& v) { s.data = parse_choice("--data", v, {"fashion"}); });
-  f.add("--data-dir", "DIR", "folder with the MNIST-format files", kFashionMnistDir,
+  f.add("--data", "NAME",
+        "fashion (Fashion-MNIST padded to 32x32, conditioned on the class) or emoji (Noto's 32x32 RGB, conditioned "
+        "on the caption)", "fashion",
+        [&](const std::string& v) { s.data = parse_choice("--data", v, {"fashion", "emoji"}); });
+  f.add("--data-dir", "DIR", "fashion: folder with the MNIST-format files", kFashionMnistDir,
         [&](const std::string& v) { s.data_dir = fs::absolute(v).string(); });
   f.add("--batch-size", "N", "images per step", "64",
         [&](const std::string& v) { s.batch_size = parse_int("--batch-size", v, 1, 1 << 16); });
@@ -108,6 +117,12 @@ void add_ddpm_flags(FlagParser& f, DdpmSettings& s) {
         [&](const std::string& v) { s.width = parse_int("--width", v, 8, 1024); });
   f.add("--multipliers", "N,N,...", "channel multiplier of each level (at most 4 levels for 32x32)", "1,2,2",
         [&](const std::string& v) { s.multipliers = parse_int_list("--multipliers", v, 16); });
+  f.add("--res-blocks", "N", "ResNet blocks per level, down and up", "2",
+        [&](const std::string& v) { s.res_blocks = parse_int("--res-blocks", v, 1, 16); });
+  f.add("--attention", "S,S,...", "feature-map sizes whose levels attend (the middle always does; 0: none)", "16",
+        [&](const std::string& v) {
+          s.attention = v == "0" ? std::vector<std::int64_t>{} : parse_int_list("--attention", v, 32);
+        });
   f.add("--timesteps", "T", "diffusion steps", "1000",
         [&](const std::string& v) { s.timesteps = parse_int("--timesteps", v, 2, 100000); });
   f.add("--schedule", "NAME", "noise schedule: linear, cosine or sigmoid", "sigmoid",
@@ -139,17 +154,28 @@ void add_ddpm_flags(FlagParser& f, DdpmSettings& s) {
   f.add_switch("--resume", "continue the run in --out from its checkpoint, with its saved settings", &s.resume);
 }
 
-UNetConfig unet_config(const DdpmSettings& s, std::int64_t num_classes) {
+// The training images [N, C, 32, 32] in [-1, 1] and their conditions: class ids
+// int64 [N] or caption tokens int64 [N, L].
+struct TrainingSet {
+  Tensor images, conditions;
+  std::vector<std::int64_t> null_condition;  // the row of a dropped condition
+  std::vector<std::string> class_names;      // fashion
+  std::optional<Vocabulary> vocabulary;      // emoji, from every caption
+  std::vector<std::string> captions;         // emoji, one per image
+};
+
+UNetConfig unet_config(const DdpmSettings& s, const TrainingSet& data) {
   UNetConfig c;
-  c.in_channels = c.out_channels = 1;
+  c.in_channels = c.out_channels = data.images.size(1);
   c.image_size = 32;
   c.width = s.width;
   c.multipliers = s.multipliers;
-  c.num_res_blocks = 2;
-  c.attention_resolutions = {16};
+  c.num_res_blocks = s.res_blocks;
+  c.attention_resolutions = s.attention;
   c.groups = 8;
   c.heads = 4;
-  c.num_classes = num_classes;
+  c.num_classes = static_cast<std::int64_t>(data.class_names.size());
+  c.vocab_size = data.vocabulary ? data.vocabulary->size() : 0;
   return c;
 }
 
@@ -174,35 +200,65 @@ Tensor pad_and_scale(const Tensor& images) {
   return out;
 }
 
-// The batch of step `iter`: rows drawn with replacement, each class kept with
-// probability 1 - p_uncond (else the null class). Everything a step draws comes
-// from Generator(seed, iter << 32): a resumed run draws exactly what the
-// uninterrupted one would.
+TrainingSet load_training_set(const DdpmSettings& s) {
+  TrainingSet set;
+  if (s.data == "fashion") {
+    DatasetSplits splits = load_mnist_format(s.data_dir, fashion_mnist_classes());
+    set.images = pad_and_scale(splits.train.images);
+    set.conditions = std::move(splits.train.labels);
+    set.class_names = std::move(splits.train.class_names);
+    set.null_condition = {static_cast<std::int64_t>(set.class_names.size())};
+    return set;
+  }
+  const EmojiSet emoji = load_emoji_set({.size = 32});
+  set.images = emoji.images_nchw();
+  float* pixel = set.images.data<float>();
+  for (std::int64_t i = 0; i < set.images.numel(); ++i) pixel[i] = 2.0f * pixel[i] - 1.0f;
+  for (const EmojiEntry& e : emoji.entries) set.captions.push_back(emoji_caption(e.name));
+  set.vocabulary = Vocabulary::from_captions(set.captions);
+  set.conditions = caption_condition(*set.vocabulary, set.captions);
+  set.null_condition.assign(static_cast<std::size_t>(set.conditions.size(1)), kNullToken);
+  set.null_condition[0] = kStartToken;  // the empty caption
+  set.null_condition[1] = kEndToken;
+  return set;
+}
+
+// The batch of step `iter`: rows drawn with replacement, each condition kept
+// with probability 1 - p_uncond (else the null condition). Everything a step
+// draws comes from Generator(seed, iter << 32): a resumed run draws exactly what
+// the uninterrupted one would.
 struct Batch {
-  Tensor images, labels;
+  Tensor images, conditions;
 };
-Batch draw_batch(const Tensor& images, const Tensor& labels, std::int64_t num_classes, std::int64_t batch_size,
-                 double p_uncond, Generator& gen, Device device) {
+Batch draw_batch(const TrainingSet& set, std::int64_t batch_size, double p_uncond, Generator& gen, Device device) {
+  const Tensor& images = set.images;
   const std::int64_t n = images.size(0), pixels = images.numel() / n;
+  const std::int64_t width = static_cast<std::int64_t>(set.null_condition.size());
   const std::vector<float> pick = rand({batch_size}, gen).to_vector(), drop = rand({batch_size}, gen).to_vector();
   Tensor batch = Tensor::empty({batch_size, images.size(1), images.size(2), images.size(3)});
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(batch_size));
+  Shape condition_shape = set.conditions.shape();
+  condition_shape[0] = batch_size;
+  Tensor conditions = Tensor::empty(condition_shape, DType::I64);
   for (std::int64_t b = 0; b < batch_size; ++b) {
     const std::int64_t row = std::min<std::int64_t>(n - 1, static_cast<std::int64_t>(static_cast<double>(pick[b]) * n));
     std::copy_n(images.data<float>() + row * pixels, pixels, batch.data<float>() + b * pixels);
-    ids[b] = drop[b] < p_uncond ? num_classes : labels.data<std::int64_t>()[row];
+    const std::int64_t* kept = set.conditions.data<std::int64_t>() + row * width;
+    std::copy_n(drop[b] < p_uncond ? set.null_condition.data() : kept, width,
+                conditions.data<std::int64_t>() + b * width);
   }
-  return {batch.to(device), Tensor::from_vector(ids, {batch_size}, device)};
+  return {batch.to(device), conditions.to(device)};
 }
 
 std::map<std::string, std::string> checkpoint_metadata(const DdpmSettings& s, const UNetConfig& config,
-                                                       std::int64_t iteration, const std::vector<std::string>& classes) {
-  return {{"model", kCheckpointKind},
+                                                       std::int64_t iteration, const TrainingSet& data) {
+  std::map<std::string, std::string> meta{{"model", kDdpmCheckpointKind},
           {"config", config.to_json()},
           {"diffusion", nlohmann::json{{"timesteps", s.timesteps}, {"schedule", s.schedule}, {"objective", s.objective}}.dump()},
           {"settings", s.to_json().dump()},
           {"iteration", std::to_string(iteration)},
-          {"class_names", nlohmann::json(classes).dump()}};
+          {"class_names", nlohmann::json(data.class_names).dump()}};
+  if (data.vocabulary) meta.emplace("vocabulary", data.vocabulary->to_json());
+  return meta;
 }
 
 // The model, "ema." + its average, the optimizer state and the loss history, in one file.
@@ -216,59 +272,30 @@ void save_ddpm_checkpoint(const fs::path& path, UNet& unet, ExponentialMovingAve
   write_safetensors(path.string(), tensors, metadata);
 }
 
-struct DdpmCheckpoint {
-  SafetensorsFile file;
-  UNetConfig config;
-  DiffusionConfig diffusion;
-  std::int64_t iteration = 0;
-  std::vector<std::string> class_names;
-};
-
-DdpmCheckpoint read_ddpm_checkpoint(const std::string& path) {
-  DdpmCheckpoint c{read_safetensors(path)};
-  const auto& meta = c.file.metadata;
-  const auto kind = meta.find("model");
-  CUDL_CHECK(kind != meta.end() && kind->second == kCheckpointKind, path, ": not a DDPM checkpoint (model '",
-             kind == meta.end() ? std::string("none") : kind->second, "'; expected '", kCheckpointKind, "')");
-  auto field = [&](const char* name) -> const std::string& {
-    const auto it = meta.find(name);
-    CUDL_CHECK(it != meta.end(), path, ": the metadata has no '", name, "'");
-    return it->second;
-  };
-  c.config = UNetConfig::from_json(field("config"));
-  const nlohmann::json d = formats::parse_json(field("diffusion"), path + " diffusion");
-  try {
-    c.diffusion = {.timesteps = d.at("timesteps"),
-                   .schedule = parse_noise_schedule(d.at("schedule")),
-                   .objective = parse_diffusion_objective(d.at("objective"))};
-    c.class_names = formats::parse_json(field("class_names"), path + " class_names").get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    detail::throw_error(path, ": bad metadata: ", e.what());
+// The conditions of a periodic grid, kGridColumns samples each: every class, or
+// kGridPrompts captions spread over the emoji set (listed once in the log).
+Tensor grid_conditions(const TrainingSet& data) {
+  if (!data.vocabulary) {
+    std::vector<std::int64_t> ids;
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(data.class_names.size()); ++k)
+      ids.insert(ids.end(), kGridColumns, k);
+    return Tensor::from_vector(ids, {static_cast<std::int64_t>(ids.size())});
   }
-  c.iteration = parse_int("iteration", field("iteration"), 0);
-  return c;
+  std::vector<std::string> prompts;
+  const std::size_t stride = std::max<std::size_t>(1, data.captions.size() / kGridPrompts);
+  for (std::size_t i = 0; i < data.captions.size() && prompts.size() < kGridColumns * kGridPrompts; i += stride)
+    prompts.insert(prompts.end(), kGridColumns, data.captions[i]);
+  return caption_condition(*data.vocabulary, prompts);
 }
 
-// n samples [n, 1, 32, 32] in [-1, 1]; sample i of class class_ids[i].
-Tensor sample_images(const GaussianDiffusion& diffusion, UNet& unet, const std::vector<std::int64_t>& class_ids,
-                     std::uint64_t seed, const SampleOptions& options) {
-  const std::int64_t n = static_cast<std::int64_t>(class_ids.size());
-  const Tensor labels = Tensor::from_vector(class_ids, {n}, unet.device());
-  Generator gen(seed);
-  const UNetConfig& c = unet.config();
-  return diffusion.sample(unet.denoiser(), {n, c.in_channels, c.image_size, c.image_size},
-                          c.num_classes > 0 ? &labels : nullptr, gen, options);
-}
-
-// One row per class, kGridColumns samples each, from the EMA weights.
-void write_class_grid(const fs::path& path, const GaussianDiffusion& diffusion, UNet& unet,
-                      ExponentialMovingAverage& ema) {
-  std::vector<std::int64_t> ids;
-  for (std::int64_t k = 0; k < unet.config().num_classes; ++k) ids.insert(ids.end(), kGridColumns, k);
+// A grid of the EMA weights' samples, DDIM from fixed noise, one row per condition.
+void write_condition_grid(const fs::path& path, const GaussianDiffusion& diffusion, UNet& unet,
+                          ExponentialMovingAverage& ema, const Tensor& conditions) {
   ema.swap();
-  const Tensor samples = sample_images(diffusion, unet, ids, kGridSeed,
-                                       {.sampler = Sampler::Ddim, .steps = std::min(kGridSteps, diffusion.timesteps()),
-                                        .guidance = kGridGuidance});
+  Generator gen(kGridSeed);
+  const Tensor samples = sample_ddpm(diffusion, unet, &conditions, conditions.size(0), gen,
+                                     {.sampler = Sampler::Ddim, .steps = std::min(kGridSteps, diffusion.timesteps()),
+                                      .guidance = kGridGuidance});
   ema.swap();
   write_image_grid(path.string(), samples, {.columns = static_cast<int>(kGridColumns), .scale = 2, .low = -1.0f});
 }
@@ -291,10 +318,12 @@ int cmd_train_ddpm(const Args& args) {
   DdpmSettings s;
   bool iters_given = false;
   FlagParser flags("cudl train ddpm", "[options]",
-                   "Trains a class-conditional DDPM U-Net on Fashion-MNIST (32x32, [-1, 1]) with Adam, gradient\n"
-                   "clipping at 1 and an EMA of the weights. The run folder gets checkpoint.safetensors (model,\n"
-                   "ema.*, optimizer state; see `cudl sample ddpm`), samples-<iter>.png grids (one row per class,\n"
-                   "EMA weights, fixed noise) and loss.png. Ctrl-C saves the checkpoint for --resume.");
+                   "Trains a DDPM U-Net (32x32, [-1, 1]) with Adam, gradient clipping at 1 and an EMA of the\n"
+                   "weights, conditioned on Fashion-MNIST's class or on an emoji's caption (the mean of learned\n"
+                   "word embeddings), the condition dropped with --p-uncond for classifier-free guidance. The run\n"
+                   "folder gets checkpoint.safetensors (model, ema.*, optimizer state; see `cudl sample ddpm`),\n"
+                   "samples-<iter>.png grids (one row per class or prompt, EMA weights, fixed noise) and\n"
+                   "loss.png. Ctrl-C saves the checkpoint for --resume.");
   add_ddpm_flags(flags, s);
   flags.add("--iters", "N", "optimisation steps in total (a resumed run may extend them)", "20000",
             [&](const std::string& v) {
@@ -334,15 +363,22 @@ int cmd_train_ddpm(const Args& args) {
 
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
-  DatasetSplits splits = load_mnist_format(s.data_dir, fashion_mnist_classes());
-  const Tensor images = pad_and_scale(splits.train.images);
-  const Tensor& labels = splits.train.labels;
-  const std::vector<std::string>& classes = splits.train.class_names;
-  const std::int64_t num_classes = static_cast<std::int64_t>(classes.size());
-  std::printf("data: %s: %lld training images, 32x32 in [-1, 1], %lld classes\n", s.data_dir.c_str(),
-              static_cast<long long>(images.size(0)), static_cast<long long>(num_classes));
+  const TrainingSet data = load_training_set(s);
+  if (data.vocabulary)
+    std::printf("data: %lld emoji, 32x32 RGB in [-1, 1], captions of %lld words\n",
+                static_cast<long long>(data.images.size(0)), static_cast<long long>(data.vocabulary->size()));
+  else
+    std::printf("data: %s: %lld training images, 32x32 in [-1, 1], %zu classes\n", s.data_dir.c_str(),
+                static_cast<long long>(data.images.size(0)), data.class_names.size());
 
-  const UNetConfig config = unet_config(s, num_classes);
+  const UNetConfig config = unet_config(s, data);
+  const Tensor grid = grid_conditions(data);
+  if (data.vocabulary && s.sample_every > 0) {
+    std::printf("grid rows:");
+    for (std::int64_t r = 0; r < grid.size(0); r += kGridColumns)
+      std::printf(" \"%s\"", data.vocabulary->decode(grid.data<std::int64_t>() + r * grid.size(1), grid.size(1)).c_str());
+    std::printf("\n");
+  }
   UNet unet(config, s.seed, device);
   const GaussianDiffusion diffusion(diffusion_config(s), device);
   Adam adam(unet.parameters(), static_cast<float>(s.lr));
@@ -365,7 +401,7 @@ int cmd_train_ddpm(const Args& args) {
 
   std::int64_t iter = start_iter;
   auto save = [&] {
-    save_ddpm_checkpoint(checkpoint_path, unet, ema, adam, losses, checkpoint_metadata(s, config, iter, classes));
+    save_ddpm_checkpoint(checkpoint_path, unet, ema, adam, losses, checkpoint_metadata(s, config, iter, data));
     if (!losses.empty()) plot_loss((run_dir / "loss.png").string(), std::vector<double>(losses.begin(), losses.end()));
   };
   const bool tty = isatty(fileno(stdout)) != 0;
@@ -374,9 +410,9 @@ int cmd_train_ddpm(const Args& args) {
   std::signal(SIGINT, on_sigint_ddpm);
   while (iter < s.iters && !g_interrupted) {
     Generator gen(s.seed, static_cast<std::uint64_t>(iter) << 32);
-    const Batch batch = draw_batch(images, labels, num_classes, s.batch_size, s.p_uncond, gen, device);
+    const Batch batch = draw_batch(data, s.batch_size, s.p_uncond, gen, device);
     const StepResult r = optimization_step(
-        {&adam}, [&] { return diffusion.training_loss(unet.denoiser(), batch.images, &batch.labels, gen); }, 1.0f);
+        {&adam}, [&] { return diffusion.training_loss(unet.denoiser(), batch.images, &batch.conditions, gen); }, 1.0f);
     if (!r.nonfinite.empty()) {
       if (tty) std::printf("\n");
       throw Error("step " + std::to_string(iter + 1) + ": " + r.nonfinite + "; " + checkpoint_path.string() +
@@ -401,7 +437,7 @@ int cmd_train_ddpm(const Args& args) {
     if (s.sample_every > 0 && (iter % s.sample_every == 0 || last)) {
       char name[48];
       std::snprintf(name, sizeof name, "samples-%07lld.png", static_cast<long long>(iter));
-      write_class_grid(run_dir / name, diffusion, unet, ema);
+      write_condition_grid(run_dir / name, diffusion, unet, ema, grid);
     }
   }
   std::signal(SIGINT, SIG_DFL);
@@ -418,6 +454,7 @@ int cmd_train_ddpm(const Args& args) {
 
 int cmd_sample_ddpm(const Args& args) {
   std::string checkpoint, sampler = "ddim", out = "grid.png", strip, device_name = "auto", weights = "ema";
+  std::optional<std::string> prompt;
   std::int64_t steps = 50, n = 16, class_id = -1, frames = 10;
   double guidance = 0.0, eta = 0.0;
   std::uint64_t seed = 0;
@@ -436,8 +473,10 @@ int cmd_sample_ddpm(const Args& args) {
   flags.add("--eta", "X", "ddim: 0 deterministic, 1 ancestral", "0", [&](const std::string& v) { eta = parse_float("--eta", v, 0); });
   flags.add("--guidance", "W", "classifier-free guidance weight (0: conditional only)", "0",
             [&](const std::string& v) { guidance = parse_float("--guidance", v, 0); });
-  flags.add("--class", "C", "class of every sample, 0..classes-1", "the classes in turn",
+  flags.add("--class", "C", "a class-conditional model: the class of every sample, 0..classes-1", "the classes in turn",
             [&](const std::string& v) { class_id = parse_int("--class", v, 0); });
+  flags.add("--prompt", "TEXT", "a caption-conditional model: the caption of every sample (\"\": unconditioned)",
+            "required", [&](const std::string& v) { prompt = v; });
   flags.add("--n", "N", "samples", "16", [&](const std::string& v) { n = parse_int("--n", v, 1, 4096); });
   flags.add("--seed", "N", "seed of the noise", "0", [&](const std::string& v) { seed = static_cast<std::uint64_t>(parse_int("--seed", v, 0)); });
   flags.add("--weights", "NAME", "ema (the average) or raw (the trained weights)", "ema",
@@ -463,9 +502,31 @@ int cmd_sample_ddpm(const Args& args) {
   const std::int64_t classes = c.config.num_classes;
   CUDL_CHECK(class_id < classes, "--class ", class_id, " is out of range: the model has ", classes, " classes (0..",
              classes - 1, ")");
-  CUDL_CHECK(classes > 0 || guidance == 0.0, "--guidance needs a class-conditional model; this one is unconditional");
+  CUDL_CHECK(!prompt || c.vocabulary, "--prompt needs a caption-conditional model; this one ",
+             classes > 0 ? "takes --class" : "is unconditional");
+  CUDL_CHECK(prompt || !c.vocabulary, "--prompt TEXT is required: this model is conditioned on captions");
+  CUDL_CHECK(classes > 0 || c.vocabulary || guidance == 0.0,
+             "--guidance needs a conditional model; this one is unconditional");
   CUDL_CHECK(sampler == "ddpm" || steps <= c.diffusion.timesteps, "--steps ", steps, " exceeds the model's ",
              c.diffusion.timesteps, " diffusion steps");
+
+  // One condition row per sample: the prompt's tokens, or a class id.
+  Tensor conditions;
+  std::string condition_text;
+  if (c.vocabulary) {
+    std::vector<std::string> unknown;
+    conditions = caption_condition(*c.vocabulary, std::vector<std::string>(static_cast<std::size_t>(n), *prompt), &unknown);
+    condition_text = "prompt \"" + *prompt + "\"";
+    for (const std::string& word : unknown)
+      std::fprintf(stderr, "cudl sample: warning: '%s' is not in the model's vocabulary (it reads as <UNK>)\n",
+                   word.c_str());
+  } else if (classes > 0) {
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) ids[i] = class_id >= 0 ? class_id : i % classes;
+    conditions = Tensor::from_vector(ids, {n});
+    condition_text = class_id >= 0 ? "class " + c.class_names.at(class_id) : "the classes in turn";
+  }
+  const Tensor* condition = conditions.numel() > 0 ? &conditions : nullptr;
 
   const Device device = parse_device(device_name);
   UNet unet(c.config, 0, device);
@@ -475,19 +536,19 @@ int cmd_sample_ddpm(const Args& args) {
                               .steps = sampler == "ddpm" ? 0 : steps,
                               .eta = static_cast<float>(eta),
                               .guidance = static_cast<float>(guidance)};
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) ids[i] = class_id >= 0 ? class_id : (classes > 0 ? i % classes : 0);
-  const Tensor samples = sample_images(diffusion, unet, ids, seed, options);
+  Generator noise(seed);
+  const Tensor samples = sample_ddpm(diffusion, unet, condition, n, noise, options);
   write_image_grid(out, samples, {.scale = 2, .low = -1.0f});
-  std::printf("%lld samples (%s, step %lld, %s%s, guidance %.2f) -> %s\n", static_cast<long long>(n),
-              checkpoint.c_str(), static_cast<long long>(c.iteration), sampler.c_str(),
-              sampler == "ddim" ? (" " + std::to_string(steps) + " steps").c_str() : "", guidance, out.c_str());
+  const std::string how = sampler == "ddim" ? "ddim " + std::to_string(steps) + " steps" : sampler;
+  std::printf("%lld samples (%s, step %lld, %s, guidance %.2f%s%s) -> %s\n", static_cast<long long>(n),
+              checkpoint.c_str(), static_cast<long long>(c.iteration), how.c_str(), guidance,
+              condition_text.empty() ? "" : ", ", condition_text.c_str(), out.c_str());
   if (!strip.empty()) {
-    const Tensor label = Tensor::from_vector(std::vector<std::int64_t>{ids[0]}, {1}, device);
+    const Tensor first = condition != nullptr ? conditions.slice(0, 1).to(device) : Tensor();
     Generator gen(seed);
     const std::vector<Tensor> chain =
         diffusion.sample_chain(unet.denoiser(), {1, c.config.in_channels, c.config.image_size, c.config.image_size},
-                               classes > 0 ? &label : nullptr, gen, options, frames);
+                               condition != nullptr ? &first : nullptr, gen, options, frames);
     const std::int64_t pixels = chain[0].numel();
     Tensor row = Tensor::empty({frames, c.config.in_channels, c.config.image_size, c.config.image_size});
     for (std::int64_t f = 0; f < frames; ++f)

@@ -44,6 +44,14 @@ std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::str
   return values;
 }
 
+std::vector<double> parse_float_list(const std::string& flag, const std::string& text, double min_value) {
+  std::vector<double> values;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');) values.push_back(parse_float(flag, item, min_value));
+  if (values.empty()) throw UsageError(flag + " expects a comma-separated list of numbers, got '" + text + "'");
+  return values;
+}
+
 std::string parse_choice(const std::string& flag, const std::string& text, const std::vector<std::string>& choices) {
   std::string all;
   for (const auto& c : choices) {

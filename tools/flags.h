@@ -29,6 +29,8 @@ std::int64_t parse_int(const std::string& flag, const std::string& text, std::in
 double parse_float(const std::string& flag, const std::string& text, double min_value, bool min_inclusive = true);
 // "512,256": each item in [1, max_value].
 std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::string& text, std::int64_t max_value);
+// "0,0.5,1": each item a parse_float value >= min_value.
+std::vector<double> parse_float_list(const std::string& flag, const std::string& text, double min_value);
 // `text` if it is one of `choices`, else UsageError listing them.
 std::string parse_choice(const std::string& flag, const std::string& text, const std::vector<std::string>& choices);
 

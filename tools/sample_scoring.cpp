@@ -1,11 +1,17 @@
 #include "tools/sample_scoring.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "core/random.h"
 #include "eval/classifier.h"
+#include "models/unet.h"
+#include "train/ddpm.h"
 #include "train/gan.h"
+#include "tools/progress.h"
 
 namespace cudl::cli {
 
@@ -52,6 +58,45 @@ Tensor gan_samples_for_scoring(Sequential& generator, std::int64_t noise_dim, st
     float* to = all.data<float>() + begin * per_image;
     for (std::int64_t i = 0; i < rows * per_image; ++i) to[i] = 0.5f * (from[i] + 1.0f);
   }
+  return all;
+}
+
+Tensor ddpm_samples_for_scoring(const GaussianDiffusion& diffusion, UNet& unet, std::int64_t count, std::uint64_t seed,
+                                const SampleOptions& options, std::vector<std::int64_t>& asked) {
+  constexpr std::int64_t kChunk = 250, kSide = 28;
+  const UNetConfig& c = unet.config();
+  CUDL_CHECK(c.num_classes > 0 && c.in_channels == 1 && c.image_size >= kSide,
+             "scoring a DDPM: expected a class-conditional grey model of at least 28x28 (cudl train ddpm --data "
+             "fashion), got ", unet.name());
+  const std::int64_t side = c.image_size, offset = (side - kSide) / 2;
+  asked.resize(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) asked[i] = i % c.num_classes;
+  Generator gen(seed);
+  Tensor all = Tensor::empty({count, 1, kSide, kSide});
+  Progress progress(isatty(fileno(stdout)) != 0);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t begin = 0; begin < count; begin += kChunk) {
+    const std::int64_t rows = std::min(kChunk, count - begin);
+    const Tensor classes = Tensor::from_vector(std::vector<std::int64_t>(asked.begin() + begin, asked.begin() + begin + rows), {rows});
+    const Tensor images = sample_ddpm(diffusion, unet, &classes, rows, gen, options).to(Device::cpu());
+    const float* from = images.data<float>();
+    float* to = all.data<float>() + begin * kSide * kSide;
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t y = 0; y < kSide; ++y)
+        for (std::int64_t x = 0; x < kSide; ++x)
+          to[(i * kSide + y) * kSide + x] = 0.5f * (from[(i * side + y + offset) * side + x + offset] + 1.0f);
+    const std::int64_t done = begin + rows;
+    if (progress.due(done == count)) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = static_cast<double>(done) / seconds;
+      const long long eta = static_cast<long long>(static_cast<double>(count - done) / rate);
+      char line[160];
+      std::snprintf(line, sizeof line, "sampling %lld/%lld  %.1f samples/s  ETA %lldm%02llds",
+                    static_cast<long long>(done), static_cast<long long>(count), rate, eta / 60, eta % 60);
+      progress.show(line);
+    }
+  }
+  progress.clear();
   return all;
 }
 

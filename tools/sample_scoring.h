@@ -8,8 +8,13 @@
 
 #include "core/device.h"
 #include "data/dataset.h"
+#include "diffusion/gaussian_diffusion.h"
 #include "eval/score.h"
 #include "train/checkpoint.h"
+
+namespace cudl {
+class UNet;
+}
 
 namespace cudl::cli {
 
@@ -45,5 +50,13 @@ class SampleScorer {
 // 500 at a time, mapped from the generator's [-1, 1] to [0, 1].
 Tensor gan_samples_for_scoring(Sequential& generator, std::int64_t noise_dim, std::int64_t count, std::uint64_t seed,
                                Device device);
+
+// `count` images of a class-conditional DDPM (a `cudl train ddpm --data fashion`
+// U-Net) for scoring: sample i asks for class i mod classes (`asked`), drawn 250
+// at a time from one Generator(seed); each 32x32 sample in [-1, 1] is cropped to
+// its centre 28x28 (train ddpm pads Fashion-MNIST by 2) and mapped to [0, 1].
+// Progress with rate and ETA goes to stdout.
+Tensor ddpm_samples_for_scoring(const GaussianDiffusion& diffusion, UNet& unet, std::int64_t count, std::uint64_t seed,
+                                const SampleOptions& options, std::vector<std::int64_t>& asked);
 
 }  // namespace cudl::cli
