@@ -357,6 +357,28 @@ TEST_F(DdpmCli, ResumeContinuesBitExactlyAndSamplesAreWritten) {
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
 }
 
+// --minutes ends the run at a step boundary once the budget is spent, saving a
+// checkpoint that --resume continues; a budget of a few milliseconds stops a
+// 100,000-step run after its first step or so.
+TEST_F(DdpmCli, TimeBudgetStopsTheRunWithAResumableCheckpoint) {
+  const CliRun r = train("budget", "--iters 100000 --minutes 0.0001");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("time budget of 0.0001 minutes reached at step"), std::string::npos) << r.output;
+  const SafetensorsFile saved = read_safetensors(path("budget/checkpoint.safetensors"));
+  const std::int64_t steps = std::stoll(saved.metadata.at("iteration"));
+  EXPECT_GE(steps, 1);
+  EXPECT_LT(steps, 100000);
+  EXPECT_EQ(saved.tensors.at("train.loss_history").numel(), steps);
+
+  const CliRun rest = run_cli("train ddpm --resume --sample-every 0 --iters " + std::to_string(steps + 2) + " --out '" +
+                              path("budget") + "'");
+  ASSERT_EQ(rest.status, 0) << rest.output;
+  EXPECT_EQ(read_safetensors(path("budget/checkpoint.safetensors")).metadata.at("iteration"), std::to_string(steps + 2));
+  const CliRun negative = train("negative", "--minutes -1");
+  EXPECT_EQ(negative.status, 2) << negative.output;
+  EXPECT_NE(negative.output.find("--minutes"), std::string::npos) << negative.output;
+}
+
 // --data emoji: the caption-conditional model on the real emoji set, sampled
 // from a prompt; the condition flags that do not fit the model are refused.
 TEST_F(DdpmCli, EmojiModelSamplesFromAPrompt) {

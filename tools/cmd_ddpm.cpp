@@ -56,6 +56,7 @@ struct DdpmSettings {
   std::string data = "fashion";
   std::string data_dir = kFashionMnistDir;
   std::int64_t iters = 20000;
+  double minutes = 0.0;  // wall-clock budget of this invocation's training loop; 0: none
   std::int64_t batch_size = 64;
   double lr = 2e-4;
   std::int64_t width = 32;
@@ -330,6 +331,10 @@ int cmd_train_ddpm(const Args& args) {
               s.iters = parse_int("--iters", v, 1, 100000000);
               iters_given = true;
             });
+  flags.add("--minutes", "M",
+            "also stop taking steps after M minutes (periodic grids count; the final save and grid follow), "
+            "as at the end of --iters; --resume continues (0: no limit)", "0",
+            [&](const std::string& v) { s.minutes = parse_float("--minutes", v, 0); });
   try {
     const std::vector<std::string> positional = flags.parse(args);
     if (flags.help_requested()) {
@@ -400,7 +405,9 @@ int cmd_train_ddpm(const Args& args) {
   std::fflush(stdout);
 
   std::int64_t iter = start_iter;
+  std::int64_t saved_iter = -1;
   auto save = [&] {
+    saved_iter = iter;
     save_ddpm_checkpoint(checkpoint_path, unet, ema, adam, losses, checkpoint_metadata(s, config, iter, data));
     if (!losses.empty()) plot_loss((run_dir / "loss.png").string(), std::vector<double>(losses.begin(), losses.end()));
   };
@@ -408,7 +415,13 @@ int cmd_train_ddpm(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   auto last_print = start;
   std::signal(SIGINT, on_sigint_ddpm);
-  while (iter < s.iters && !g_interrupted) {
+  // The budget is checked after each step, so a run ends within one step (and one grid) of it,
+  // and every invocation makes at least one step.
+  const auto budget_spent = [&] {
+    return s.minutes > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= 60.0 * s.minutes;
+  };
+  bool out_of_time = false;
+  while (iter < s.iters && !g_interrupted && !(out_of_time = iter > start_iter && budget_spent())) {
     Generator gen(s.seed, static_cast<std::uint64_t>(iter) << 32);
     const Batch batch = draw_batch(data, s.batch_size, s.p_uncond, gen, device);
     const StepResult r = optimization_step(
@@ -424,11 +437,12 @@ int cmd_train_ddpm(const Args& args) {
 
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
-    const bool last = iter == s.iters;
+    const bool last = iter == s.iters || budget_spent();
     if (last || now - last_print > std::chrono::milliseconds(tty ? 200 : 30000)) {
       last_print = now;
       const double rate = static_cast<double>((iter - start_iter) * s.batch_size) / elapsed;
-      const double eta = static_cast<double>(s.iters - iter) * s.batch_size / rate;
+      double eta = static_cast<double>(s.iters - iter) * s.batch_size / rate;
+      if (s.minutes > 0) eta = std::min(eta, std::max(0.0, 60.0 * s.minutes - elapsed));
       std::printf(tty ? "\rstep %lld/%lld  loss %.4f  %.1f img/s  ETA %s\033[K" : "step %lld/%lld  loss %.4f  %.1f img/s  ETA %s\n",
                   static_cast<long long>(iter), static_cast<long long>(s.iters), r.loss, rate, format_eta(eta).c_str());
       std::fflush(stdout);
@@ -442,6 +456,14 @@ int cmd_train_ddpm(const Args& args) {
   }
   std::signal(SIGINT, SIG_DFL);
   if (tty) std::printf("\n");
+  if (out_of_time) {
+    if (saved_iter != iter) save();
+    std::printf("time budget of %g minutes reached at step %lld (%.1f minutes); checkpoint: %s; continue with: "
+                "cudl train ddpm --resume --out %s\n", s.minutes, static_cast<long long>(iter),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0,
+                checkpoint_path.string().c_str(), run_dir.string().c_str());
+    return 0;
+  }
   if (iter < s.iters) {
     save();
     std::printf("stopped at step %lld; continue with: cudl train ddpm --resume --out %s\n",
