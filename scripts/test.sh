@@ -56,7 +56,9 @@ else
 fi
 
 configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_BUILD_BENCHMARKS=OFF
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+# One OpenMP thread per test process here: ctest runs $jobs processes at once, and
+# their threads would wait at each other's barriers (stage 1 runs the threaded paths).
+OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j"$jobs"
 
 # 5. libFuzzer on every file reader, 60 s each from the seed corpora (tests/fuzz)
