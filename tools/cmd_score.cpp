@@ -40,7 +40,9 @@ int score_ddpm(const std::string& path, const DdpmScoring& d, std::int64_t count
   UNet unet(c.config, 0, device);
   load_model_state(unet, c.file.tensors, "ema.");
   const GaussianDiffusion diffusion(c.diffusion, device);
-  const std::string how = d.sampler == "ddim" ? "DDIM " + std::to_string(d.steps) + " steps, eta " + std::to_string(d.eta)
+  char eta[32];
+  std::snprintf(eta, sizeof eta, "%g", d.eta);  // "0", "0.5": the plot's title has room for no more
+  const std::string how = d.sampler == "ddim" ? "DDIM " + std::to_string(d.steps) + " steps, eta " + eta
                                               : "DDPM " + std::to_string(c.diffusion.timesteps) + " steps";
   std::vector<double> accuracy;
   std::string table = "guidance  FID       IS      asked class\n";
