@@ -405,9 +405,7 @@ int cmd_train_ddpm(const Args& args) {
   std::fflush(stdout);
 
   std::int64_t iter = start_iter;
-  std::int64_t saved_iter = -1;
   auto save = [&] {
-    saved_iter = iter;
     save_ddpm_checkpoint(checkpoint_path, unet, ema, adam, losses, checkpoint_metadata(s, config, iter, data));
     if (!losses.empty()) plot_loss((run_dir / "loss.png").string(), std::vector<double>(losses.begin(), losses.end()));
   };
@@ -415,13 +413,10 @@ int cmd_train_ddpm(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   auto last_print = start;
   std::signal(SIGINT, on_sigint_ddpm);
-  // The budget is checked after each step, so a run ends within one step (and one grid) of it,
-  // and every invocation makes at least one step.
-  const auto budget_spent = [&] {
-    return s.minutes > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= 60.0 * s.minutes;
-  };
+  // The budget is checked after each step, which it then makes the last (saved, final grid):
+  // a run ends within one step and one grid of it, and every invocation makes a step.
   bool out_of_time = false;
-  while (iter < s.iters && !g_interrupted && !(out_of_time = iter > start_iter && budget_spent())) {
+  while (iter < s.iters && !g_interrupted && !out_of_time) {
     Generator gen(s.seed, static_cast<std::uint64_t>(iter) << 32);
     const Batch batch = draw_batch(data, s.batch_size, s.p_uncond, gen, device);
     const StepResult r = optimization_step(
@@ -437,7 +432,8 @@ int cmd_train_ddpm(const Args& args) {
 
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
-    const bool last = iter == s.iters || budget_spent();
+    out_of_time = s.minutes > 0 && elapsed >= 60.0 * s.minutes;
+    const bool last = iter == s.iters || out_of_time;
     if (last || now - last_print > std::chrono::milliseconds(tty ? 200 : 30000)) {
       last_print = now;
       const double rate = static_cast<double>((iter - start_iter) * s.batch_size) / elapsed;
@@ -457,7 +453,6 @@ int cmd_train_ddpm(const Args& args) {
   std::signal(SIGINT, SIG_DFL);
   if (tty) std::printf("\n");
   if (out_of_time) {
-    if (saved_iter != iter) save();
     std::printf("time budget of %g minutes reached at step %lld (%.1f minutes); checkpoint: %s; continue with: "
                 "cudl train ddpm --resume --out %s\n", s.minutes, static_cast<long long>(iter),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0,
