@@ -1,4 +1,4 @@
-// One macro checks every CUDA, cuBLAS, cuDNN and cuRAND call:
+// One macro checks every CUDA, cuBLAS, cuDNN (when built with it) and cuRAND call:
 //   CUDL_CUDA_CALL(cudaMemcpyAsync(...));
 //   CUDL_CUDA_CALL(cublasSgemm(...));
 //   my_kernel<<<grid, block, 0, stream>>>(...); CUDL_CUDA_CALL(cudaGetLastError());
@@ -8,14 +8,18 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 #include <curand.h>
+#if CUDL_WITH_CUDNN
+#include <cudnn.h>
+#endif
 
 namespace cudl::cuda {
 
 void check_status(cudaError_t status, const char* call, const char* file, int line);
 void check_status(cublasStatus_t status, const char* call, const char* file, int line);
+#if CUDL_WITH_CUDNN
 void check_status(cudnnStatus_t status, const char* call, const char* file, int line);
+#endif
 void check_status(curandStatus_t status, const char* call, const char* file, int line);
 
 }  // namespace cudl::cuda

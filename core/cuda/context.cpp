@@ -20,10 +20,12 @@ void check_status(cublasStatus_t status, const char* call, const char* file, int
   detail::throw_error("cuBLAS call ", call, " failed at ", file, ":", line, ": ", cublasGetStatusName(status), " (",
                       cublasGetStatusString(status), ")");
 }
+#if CUDL_WITH_CUDNN
 void check_status(cudnnStatus_t status, const char* call, const char* file, int line) {
   if (status == CUDNN_STATUS_SUCCESS) return;
   detail::throw_error("cuDNN call ", call, " failed at ", file, ":", line, ": ", cudnnGetErrorString(status));
 }
+#endif
 void check_status(curandStatus_t status, const char* call, const char* file, int line) {
   if (status == CURAND_STATUS_SUCCESS) return;
   detail::throw_error("cuRAND call ", call, " failed at ", file, ":", line, ": status ", static_cast<int>(status));
@@ -63,7 +65,9 @@ Context::~Context() {
       cudaFreeHost(d.host_flag);
       cudaEventDestroy(d.copied);
     }
+#if CUDL_WITH_CUDNN
   if (cudnn_) cudnnDestroy(cudnn_);
+#endif
   if (cublas_) cublasDestroy(cublas_);
   if (ordering_event_) cudaEventDestroy(ordering_event_);
   if (stream_) cudaStreamDestroy(stream_);
@@ -80,6 +84,7 @@ cublasHandle_t Context::cublas() {
   return cublas_;
 }
 
+#if CUDL_WITH_CUDNN
 cudnnHandle_t Context::cudnn() {
   if (!cudnn_) {
     const CurrentDeviceGuard guard(device_);
@@ -88,6 +93,7 @@ cudnnHandle_t Context::cudnn() {
   }
   return cudnn_;
 }
+#endif
 
 void Context::order_before(Context& waiting) {
   // An event records the stream's state at the call, so one event serves every call.

@@ -1,11 +1,13 @@
 // The per-device CUDA context: one stream on which all of cudl's work for that
 // device is queued, and cuBLAS/cuDNN handles created on first use and bound to
-// that stream.
+// that stream (cuDNN only when CUDL_WITH_CUDNN).
 #pragma once
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#if CUDL_WITH_CUDNN
 #include <cudnn.h>
+#endif
 
 #include <cstdint>
 #include <deque>
@@ -26,7 +28,9 @@ class Context {
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t cublas();
+#if CUDL_WITH_CUDNN
   cudnnHandle_t cudnn();
+#endif
   const cudaDeviceProp& properties() const { return properties_; }
   // Makes `waiting`'s stream wait for all work queued so far on this context's stream.
   void order_before(Context& waiting);
@@ -53,7 +57,9 @@ class Context {
   std::deque<DeferredCheck> deferred_;      // in stream order
   std::deque<DeferredCheck> spare_checks_;  // pinned words and events to reuse
   cublasHandle_t cublas_ = nullptr;
+#if CUDL_WITH_CUDNN
   cudnnHandle_t cudnn_ = nullptr;
+#endif
   cudaDeviceProp properties_{};
 };
 

@@ -300,6 +300,7 @@ void conv2d_backward_weight_im2col(const Tensor& dout, const Tensor& x, const Co
   }
 }
 
+#if CUDL_WITH_CUDNN
 // ---- cuDNN ----
 namespace {
 
@@ -444,5 +445,6 @@ void add_channel_bias_cudnn(Tensor& out, const Tensor& b) {
   const float one = 1.0f;
   CUDL_CUDA_CALL(cudnnAddTensor(h, &one, bias, b.data<float>(), &one, y, out.data<float>()));
 }
+#endif  // CUDL_WITH_CUDNN
 
 }  // namespace cudl::cuda

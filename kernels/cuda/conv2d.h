@@ -19,6 +19,7 @@ void conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor* b, co
 void conv2d_backward_data_im2col(const Tensor& dout, const Tensor& w, const Conv2dParams& p, Tensor& dx);
 void conv2d_backward_weight_im2col(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw);
 
+#if CUDL_WITH_CUDNN
 // cuDNN, fp32 FMA math (no TF32), algorithms from the _v7 heuristics cached per shape:
 // the best deterministic one within a 256 MiB workspace, else the best within it.
 void conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dParams& p, Tensor& out);
@@ -26,6 +27,7 @@ void conv2d_backward_data_cudnn(const Tensor& dout, const Tensor& w, const Conv2
 void conv2d_backward_weight_cudnn(const Tensor& dout, const Tensor& x, const Conv2dParams& p, Tensor& dw);
 void conv2d_backward_bias_cudnn(const Tensor& dout, Tensor& db);
 void add_channel_bias_cudnn(Tensor& out, const Tensor& b);
+#endif
 
 // db[f] = sum of dout[:, f] (per-block partial sums over a 2-D grid, then a fixed-order
 // sum per channel); out[:, f] += b[f].

@@ -90,6 +90,7 @@ void max_pool2d_backward_gather(const Tensor& dout, const Tensor& x, const Pool2
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
+#if CUDL_WITH_CUDNN
 // ---- cuDNN ----
 namespace {
 struct PoolDescs {
@@ -122,5 +123,6 @@ void max_pool2d_forward_cudnn(const Tensor& x, const Pool2dParams& p, Tensor& ou
   CUDL_CUDA_CALL(cudnnPoolingForward(context(x.device().index).cudnn(), d.pool, &one, d.x, x.data<float>(), &zero,
                                      d.y, out.data<float>()));
 }
+#endif  // CUDL_WITH_CUDNN
 
 }  // namespace cudl::cuda

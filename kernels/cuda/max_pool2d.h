@@ -16,11 +16,13 @@ void max_pool2d_backward_naive(const Tensor& dout, const Tensor& x, const Pool2d
 // deterministic even when windows overlap).
 void max_pool2d_forward_gather(const Tensor& x, const Pool2dParams& p, Tensor& out);
 void max_pool2d_backward_gather(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx);
+#if CUDL_WITH_CUDNN
 // cuDNN forward (CUDNN_POOLING_MAX_DETERMINISTIC, NaNs propagated). There is no cuDNN
 // backward: cudnnPoolingBackward needs the forward's output, which backward(dout, x)
 // does not have (it would recompute the forward into a temporary), and it does not say
 // which element of a window holding NaNs gets the gradient. The vendor variant's
 // backward is max_pool2d_backward_gather, which routes by window_argmax like the rest.
 void max_pool2d_forward_cudnn(const Tensor& x, const Pool2dParams& p, Tensor& out);
+#endif
 
 }  // namespace cudl::cuda

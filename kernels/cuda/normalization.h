@@ -18,12 +18,14 @@ void batch_norm_forward_fused(const Tensor& x, const Tensor& gamma, const Tensor
                               Tensor* running_var, bool training, float momentum, float eps, NormForward& saved);
 void batch_norm_backward_fused(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                bool training, NormGrads& grads);
+#if CUDL_WITH_CUDNN
 // cuDNN: SPATIAL for [N, C, H, W], PER_ACTIVATION for [N, D]. cuDNN has no
 // eval-mode backward, so that case runs the fused kernels.
 void batch_norm_forward_cudnn(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean,
                               Tensor* running_var, bool training, float momentum, float eps, NormForward& saved);
 void batch_norm_backward_cudnn(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
                                bool training, NormGrads& grads);
+#endif
 
 // Group norm (and layer norm as one group of [rows, D, 1]). Naive: one thread
 // per (n, group) segment, and one per channel for dgamma/dbeta.

@@ -80,23 +80,6 @@ template <typename Launch> void launch_rows(long long rows, long long cols, Laun
     launch(std::true_type{}, capped_grid(rows), kLongRowBlock);
   }
 }
-
-// A [rows, cols, 1, 1] float NCHW descriptor, destroyed with the scope.
-class RowsDescriptor {
- public:
-  explicit RowsDescriptor(Rows r) {
-    CUDL_CUDA_CALL(cudnnCreateTensorDescriptor(&desc_));
-    CUDL_CUDA_CALL(
-        cudnnSetTensor4dDescriptor(desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)r.rows, (int)r.cols, 1, 1));
-  }
-  ~RowsDescriptor() { cudnnDestroyTensorDescriptor(desc_); }
-  RowsDescriptor(const RowsDescriptor&) = delete;
-  RowsDescriptor& operator=(const RowsDescriptor&) = delete;
-  cudnnTensorDescriptor_t get() const { return desc_; }
-
- private:
-  cudnnTensorDescriptor_t desc_ = nullptr;
-};
 }  // namespace
 
 void softmax_forward_naive(const Tensor& x, Tensor& out) {
@@ -137,6 +120,26 @@ void softmax_backward_warp(const Tensor& dout, const Tensor& out, Tensor& dx) {
   CUDL_CUDA_CALL(cudaGetLastError());
 }
 
+#if CUDL_WITH_CUDNN
+namespace {
+// A [rows, cols, 1, 1] float NCHW descriptor, destroyed with the scope.
+class RowsDescriptor {
+ public:
+  explicit RowsDescriptor(Rows r) {
+    CUDL_CUDA_CALL(cudnnCreateTensorDescriptor(&desc_));
+    CUDL_CUDA_CALL(
+        cudnnSetTensor4dDescriptor(desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)r.rows, (int)r.cols, 1, 1));
+  }
+  ~RowsDescriptor() { cudnnDestroyTensorDescriptor(desc_); }
+  RowsDescriptor(const RowsDescriptor&) = delete;
+  RowsDescriptor& operator=(const RowsDescriptor&) = delete;
+  cudnnTensorDescriptor_t get() const { return desc_; }
+
+ private:
+  cudnnTensorDescriptor_t desc_ = nullptr;
+};
+}  // namespace
+
 void softmax_forward_cudnn(const Tensor& x, Tensor& out) {
   const Rows r = rows_of(x);
   if (r.rows == 0) return;
@@ -156,5 +159,6 @@ void softmax_backward_cudnn(const Tensor& dout, const Tensor& out, Tensor& dx) {
                                       CUDNN_SOFTMAX_MODE_INSTANCE, &alpha, desc.get(), out.data<float>(), desc.get(),
                                       dout.data<float>(), &beta, desc.get(), dx.data<float>()));
 }
+#endif  // CUDL_WITH_CUDNN
 
 }  // namespace cudl::cuda

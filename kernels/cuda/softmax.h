@@ -12,8 +12,10 @@ void softmax_backward_naive(const Tensor& dout, const Tensor& out, Tensor& dx);
 // online max/sum pass, then the write pass.
 void softmax_forward_warp(const Tensor& x, Tensor& out);
 void softmax_backward_warp(const Tensor& dout, const Tensor& out, Tensor& dx);
+#if CUDL_WITH_CUDNN
 // cudnnSoftmaxForward/Backward, CUDNN_SOFTMAX_ACCURATE, instance mode on [rows, cols, 1, 1].
 void softmax_forward_cudnn(const Tensor& x, Tensor& out);
 void softmax_backward_cudnn(const Tensor& dout, const Tensor& out, Tensor& dx);
+#endif
 
 }  // namespace cudl::cuda
