@@ -206,7 +206,7 @@ void register_benchmarks(const Options& options) {
       for (const Implementation& impl : op.implementations) {
         if (impl.device == DeviceType::CUDA ? !cuda : !options.cpu) continue;
         if (impl.device == DeviceType::CPU) {
-          const bool naive = impl.impl == Impl::Naive;
+          const bool naive = impl.kind == VariantKind::Naive;
           if (naive && c.large) continue;
           if (forward_flops * 1e-9 > (naive ? options.max_cpu_naive_gflop : options.max_cpu_gflop)) continue;
         }

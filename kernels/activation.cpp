@@ -4,8 +4,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/activation.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/activation.h"
 #endif
@@ -24,19 +24,31 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
+namespace {
+struct ActivationKernels {
+  void (*forward)(Activation a, const Tensor& x, float negative_slope, Tensor& out);
+  void (*backward)(Activation a, const Tensor& dout, const Tensor& x, float negative_slope, Tensor& dx);
+};
+
+const VariantTable<ActivationKernels>& activation_variants() {
+  static const VariantTable<ActivationKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::activation_forward_omp, cpu::activation_backward_omp}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::activation_forward_naive, cpu::activation_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::activation_forward_vec4, cuda::activation_backward_vec4}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::activation_forward_naive, cuda::activation_backward_naive}},
+#endif
+  }};
+  return table;
+}
+}  // namespace
+
 Tensor activation_forward(Activation a, const Tensor& x, float negative_slope, Impl impl) {
   const char* op = activation_name(a);
   check_float(op, "x", x);
   Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
-  switch (resolve_variant(op, x.device(), impl)) {
-    case Variant::CpuNaive: cpu::activation_forward_naive(a, x, negative_slope, out); break;
-    case Variant::CpuFast: cpu::activation_forward_omp(a, x, negative_slope, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::activation_forward_naive(a, x, negative_slope, out); break;
-    case Variant::CudaFast: cuda::activation_forward_vec4(a, x, negative_slope, out); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  activation_variants().select(op, x.device(), impl).forward(a, x, negative_slope, out);
   return out;
 }
 
@@ -47,22 +59,14 @@ Tensor activation_backward(Activation a, const Tensor& dout, const Tensor& x, fl
   check_shape(op, "dout", dout, x.shape());
   check_same_device(op, {{"x", &x}, {"dout", &dout}});
   Tensor dx = Tensor::empty(x.shape(), DType::F32, x.device());
-  switch (resolve_variant(op, x.device(), impl)) {
-    case Variant::CpuNaive: cpu::activation_backward_naive(a, dout, x, negative_slope, dx); break;
-    case Variant::CpuFast: cpu::activation_backward_omp(a, dout, x, negative_slope, dx); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::activation_backward_naive(a, dout, x, negative_slope, dx); break;
-    case Variant::CudaFast: cuda::activation_backward_vec4(a, dout, x, negative_slope, dx); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  activation_variants().select(op, x.device(), impl).backward(a, dout, x, negative_slope, dx);
   return dx;
 }
 
 OpDef activation_op_def(Activation a) {
   OpDef def;
   def.name = activation_name(a);
-  def.implementations = standard_implementations();
+  def.implementations = activation_variants().implementations();
   def.run = [a](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const char* op = activation_name(a);
     const float slope =

@@ -6,8 +6,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/attention.h"
 #endif
@@ -48,6 +48,34 @@ void check_flash_head_dim(const AttentionDims& d) {
 }
 #endif
 
+struct AttentionKernels {
+  void (*forward)(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionDims& d, Tensor& out, Tensor& lse);
+  void (*backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                   const Tensor& lse, const AttentionDims& d, Tensor& dq, Tensor& dk, Tensor& dv);
+};
+
+const VariantTable<AttentionKernels>& attention_variants() {
+  static const VariantTable<AttentionKernels> table{{
+      {"cpu_blas", DeviceType::CPU, VariantKind::Fast, {cpu::attention_forward_blas, cpu::attention_backward_blas}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::attention_forward_naive, cpu::attention_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_flash", DeviceType::CUDA, VariantKind::Fast,
+       {[](const Tensor& q, const Tensor& k, const Tensor& v, const AttentionDims& d, Tensor& out, Tensor& lse) {
+          check_flash_head_dim(d);
+          cuda::attention_forward_flash(q, k, v, d, out, lse);
+        },
+        [](const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+           const AttentionDims& d, Tensor& dq, Tensor& dk, Tensor& dv) {
+          check_flash_head_dim(d);
+          cuda::attention_backward_flash(dout, q, k, v, out, lse, d, dq, dk, dv);
+        }}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::attention_forward_naive, cuda::attention_backward_naive}},
+#endif
+  }};
+  return table;
+}
+
 Shape lse_shape(const Tensor& q) { return {q.size(0), q.size(1), q.size(2)}; }
 }  // namespace
 
@@ -56,18 +84,7 @@ AttentionForward scaled_dot_product_attention_forward(const Tensor& q, const Ten
   const AttentionDims d = attention_dims(q, k, v, options);
   AttentionForward r{Tensor::empty(q.shape(), DType::F32, q.device()),
                      Tensor::empty(lse_shape(q), DType::F32, q.device())};
-  switch (resolve_variant(kOp, q.device(), impl)) {
-    case Variant::CpuNaive: cpu::attention_forward_naive(q, k, v, d, r.out, r.lse); break;
-    case Variant::CpuFast: cpu::attention_forward_blas(q, k, v, d, r.out, r.lse); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::attention_forward_naive(q, k, v, d, r.out, r.lse); break;
-    case Variant::CudaFast:
-      check_flash_head_dim(d);
-      cuda::attention_forward_flash(q, k, v, d, r.out, r.lse);
-      break;
-#endif
-    default: throw_no_impl(kOp, q.device(), impl);
-  }
+  attention_variants().select(kOp, q.device(), impl).forward(q, k, v, d, r.out, r.lse);
   return r;
 }
 
@@ -84,18 +101,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& dout, const T
   check_same_device(kOp, {{"q", &q}, {"dout", &dout}, {"out", &out}, {"lse", &lse}});
   AttentionGrads g{Tensor::empty(q.shape(), DType::F32, q.device()), Tensor::empty(k.shape(), DType::F32, q.device()),
                    Tensor::empty(v.shape(), DType::F32, q.device())};
-  switch (resolve_variant(kOp, q.device(), impl)) {
-    case Variant::CpuNaive: cpu::attention_backward_naive(dout, q, k, v, out, lse, d, g.dq, g.dk, g.dv); break;
-    case Variant::CpuFast: cpu::attention_backward_blas(dout, q, k, v, out, lse, d, g.dq, g.dk, g.dv); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::attention_backward_naive(dout, q, k, v, out, lse, d, g.dq, g.dk, g.dv); break;
-    case Variant::CudaFast:
-      check_flash_head_dim(d);
-      cuda::attention_backward_flash(dout, q, k, v, out, lse, d, g.dq, g.dk, g.dv);
-      break;
-#endif
-    default: throw_no_impl(kOp, q.device(), impl);
-  }
+  attention_variants().select(kOp, q.device(), impl).backward(dout, q, k, v, out, lse, d, g.dq, g.dk, g.dv);
   return g;
 }
 
@@ -121,7 +127,7 @@ double visible_pairs(const TensorMap& in, const Attrs& attrs) {
 OpDef scaled_dot_product_attention_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();  // cuda_fast is the flash kernel pair
+  def.implementations = attention_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     Tensor q = input_on(kOp, in, "q", device), k = input_on(kOp, in, "k", device), v = input_on(kOp, in, "v", device);
     Tensor mask = in.count("attn_mask") ? input_on(kOp, in, "attn_mask", device) : Tensor();

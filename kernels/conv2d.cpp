@@ -11,6 +11,7 @@
 #include "kernels/conv2d_geometry.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/conv2d.h"
 #endif
@@ -27,25 +28,30 @@ struct ConvPieces {
   void (*add_bias)(Tensor& out, const Tensor& b);
 };
 
-ConvPieces pieces_for(const char* op, Device device, Impl impl) {
-  if (device.is_cpu() && impl == Impl::Naive)
-    return {cpu::conv2d_forward_naive, cpu::conv2d_backward_data_naive, cpu::conv2d_backward_weight_naive,
-            cpu::conv2d_backward_bias, cpu::add_channel_bias};
-  if (device.is_cpu() && (impl == Impl::Fast || impl == Impl::Auto))
-    return {cpu::conv2d_forward_im2col, cpu::conv2d_backward_data_im2col, cpu::conv2d_backward_weight_im2col,
-            cpu::conv2d_backward_bias, cpu::add_channel_bias};
+// On CUDA, cuDNN is the fastest and so Auto; cuda_fast is our own im2col + GEMM.
+const VariantTable<ConvPieces>& conv_variants() {
+  static const VariantTable<ConvPieces> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast,
+       {cpu::conv2d_forward_im2col, cpu::conv2d_backward_data_im2col, cpu::conv2d_backward_weight_im2col,
+        cpu::conv2d_backward_bias, cpu::add_channel_bias}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive,
+       {cpu::conv2d_forward_naive, cpu::conv2d_backward_data_naive, cpu::conv2d_backward_weight_naive,
+        cpu::conv2d_backward_bias, cpu::add_channel_bias}},
 #if CUDL_WITH_CUDA
-  if (device.is_cuda() && impl == Impl::Naive)
-    return {cuda::conv2d_forward_naive, cuda::conv2d_backward_data_naive, cuda::conv2d_backward_weight_naive,
-            cuda::conv2d_backward_bias, cuda::add_channel_bias};
-  if (device.is_cuda() && impl == Impl::Fast)
-    return {cuda::conv2d_forward_im2col, cuda::conv2d_backward_data_im2col, cuda::conv2d_backward_weight_im2col,
-            cuda::conv2d_backward_bias, cuda::add_channel_bias};
-  if (device.is_cuda() && (impl == Impl::Vendor || impl == Impl::Auto))
-    return {cuda::conv2d_forward_cudnn, cuda::conv2d_backward_data_cudnn, cuda::conv2d_backward_weight_cudnn,
-            cuda::conv2d_backward_bias_cudnn, cuda::add_channel_bias_cudnn};
+#if CUDL_WITH_CUDNN
+      {"cudnn", DeviceType::CUDA, VariantKind::Vendor,
+       {cuda::conv2d_forward_cudnn, cuda::conv2d_backward_data_cudnn, cuda::conv2d_backward_weight_cudnn,
+        cuda::conv2d_backward_bias_cudnn, cuda::add_channel_bias_cudnn}},
 #endif
-  throw_no_impl(op, device, impl);
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast,
+       {cuda::conv2d_forward_im2col, cuda::conv2d_backward_data_im2col, cuda::conv2d_backward_weight_im2col,
+        cuda::conv2d_backward_bias, cuda::add_channel_bias}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::conv2d_forward_naive, cuda::conv2d_backward_data_naive, cuda::conv2d_backward_weight_naive,
+        cuda::conv2d_backward_bias, cuda::add_channel_bias}},
+#endif
+  }};
+  return table;
 }
 
 // A zero-sized dimension would reach a division by zero (the CUDA im2col chunking
@@ -124,7 +130,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   check_conv2d_args(x, w, p);
   check_bias("conv2d", b, w.size(0));
   check_same_device("conv2d", {{"x", &x}, {"w", &w}, {"b", &b}});
-  const ConvPieces k = pieces_for("conv2d", x.device(), impl);
+  const ConvPieces& k = conv_variants().select("conv2d", x.device(), impl);
   Tensor out = Tensor::empty(conv2d_out_shape(x, w, p), DType::F32, x.device());
   k.forward(x, w, &b, p, out);
   return out;
@@ -134,7 +140,7 @@ Conv2dGrads conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w
   check_conv2d_args(x, w, p);
   check_dout("conv2d", dout, conv2d_out_shape(x, w, p));
   check_same_device("conv2d", {{"x", &x}, {"w", &w}, {"dout", &dout}});
-  const ConvPieces k = pieces_for("conv2d", x.device(), impl);
+  const ConvPieces& k = conv_variants().select("conv2d", x.device(), impl);
   Conv2dGrads g = empty_grads(x, w, w.size(0));
   k.backward_data(dout, w, p, g.dx);
   k.backward_weight(dout, x, p, g.dw);
@@ -146,7 +152,7 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   check_conv_transpose2d_args(x, w, p);
   check_bias("conv_transpose2d", b, w.size(1));
   check_same_device("conv_transpose2d", {{"x", &x}, {"w", &w}, {"b", &b}});
-  const ConvPieces k = pieces_for("conv_transpose2d", x.device(), impl);
+  const ConvPieces& k = conv_variants().select("conv_transpose2d", x.device(), impl);
   Tensor out = Tensor::empty(conv_transpose2d_out_shape(x, w, p), DType::F32, x.device());
   k.backward_data(x, w, p, out);
   k.add_bias(out, b);
@@ -158,7 +164,7 @@ Conv2dGrads conv_transpose2d_backward(const Tensor& dout, const Tensor& x, const
   check_conv_transpose2d_args(x, w, p);
   check_dout("conv_transpose2d", dout, conv_transpose2d_out_shape(x, w, p));
   check_same_device("conv_transpose2d", {{"x", &x}, {"w", &w}, {"dout", &dout}});
-  const ConvPieces k = pieces_for("conv_transpose2d", x.device(), impl);
+  const ConvPieces& k = conv_variants().select("conv_transpose2d", x.device(), impl);
   Conv2dGrads g = empty_grads(x, w, w.size(1));
   k.forward(dout, w, nullptr, p, g.dx);       // the conv2d that conv_transpose2d is the adjoint of
   k.backward_weight(x, dout, p, g.dw);        // conv2d's dw with input dout and output gradient x
@@ -184,11 +190,6 @@ Conv2dGeometry conv2d_case_geometry(const TensorMap& in, const Attrs& attrs) {
   return conv2d_geometry(in.at("x").shape(), in.at("w").shape(), conv_params("conv2d", attrs));
 }
 
-std::vector<Implementation> conv_implementations() {
-  std::vector<Implementation> impls = standard_implementations();
-  impls.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
-  return impls;
-}
 
 // A conv case: x shape, w shape, b length, stride, pad (and groups).
 OpCase conv_case(std::string label, Shape x, Shape w, std::int64_t b, std::int64_t stride, std::int64_t pad,
@@ -242,7 +243,7 @@ double conv_backward_bytes(const TensorMap& in, const Shape& out) {
 OpDef conv2d_op_def() {
   OpDef def;
   def.name = "conv2d";
-  def.implementations = conv_implementations();
+  def.implementations = conv_variants().implementations();
   def.run = conv_runner("conv2d", conv2d_forward, conv2d_backward);
   def.make_timed = conv_timed("conv2d", conv2d_forward, conv2d_backward);
   // FLOPs of the forward pass; backward costs twice that (dx and dw are one such product each).
@@ -276,7 +277,7 @@ OpDef conv2d_op_def() {
 OpDef conv_transpose2d_op_def() {
   OpDef def;
   def.name = "conv_transpose2d";
-  def.implementations = conv_implementations();
+  def.implementations = conv_variants().implementations();
   def.run = conv_runner("conv_transpose2d", conv_transpose2d_forward, conv_transpose2d_backward);
   def.make_timed = conv_timed("conv_transpose2d", conv_transpose2d_forward, conv_transpose2d_backward);
   // FLOPs of the forward pass, a conv2d backward-data: 2 * (x elements) * Cout * KH * KW.

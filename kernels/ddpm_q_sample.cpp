@@ -8,8 +8,8 @@
 #include "core/check.h"
 #include "diffusion/schedule.h"
 #include "kernels/cpu/ddpm_q_sample.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/ddpm_q_sample.h"
 #endif
@@ -36,27 +36,42 @@ void check_timesteps(const char* op, const Tensor& t, const Tensor& x) {
   detail::throw_error(op, ": timestep ", step, " of sample ", sample, " is outside [0, ", steps, ")");
 }
 
+// Returns the first sample whose device timestep is out of range, or -1 (the
+// CPU kernels run after the host check and cannot find one).
+using PerTimestepCombine = std::int64_t (*)(const Tensor& x, const Tensor* y, const Tensor& t, const Tensor& a,
+                                            const Tensor* b, Tensor& out);
+
+template <auto cpu_kernel>
+std::int64_t checked_on_host(const Tensor& x, const Tensor* y, const Tensor& t, const Tensor& a, const Tensor* b,
+                             Tensor& out) {
+  cpu_kernel(x, y, t, a, b, out);
+  return -1;
+}
+
+const VariantTable<PerTimestepCombine>& per_timestep_combine_variants() {
+  static const VariantTable<PerTimestepCombine> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, checked_on_host<cpu::per_timestep_combine_rows>},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, checked_on_host<cpu::per_timestep_combine_naive>},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::per_timestep_combine_rows},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::per_timestep_combine_naive},
+#endif
+  }};
+  return table;
+}
+
 // out[n] = a[t_n] x[n] + b[t_n] y[n] (y, b null: the first term only); the caller has checked shapes.
 Tensor combine(const char* op, const Tensor& x, const Tensor* y, const Tensor& t, const Tensor& a, const Tensor* b,
                Impl impl) {
   Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
-  const Variant variant = resolve_variant(op, x.device(), impl);
+  const PerTimestepCombine combine_kernel = per_timestep_combine_variants().select(op, x.device(), impl);
   if (x.numel() == 0) return out;
   if (x.device().is_cpu()) {  // host timesteps are checked before the kernels run; device ones by the kernels
     const std::int64_t* steps = t.data<std::int64_t>();
     for (std::int64_t s = 0; s < t.numel(); ++s)
       if (steps[s] < 0 || steps[s] >= a.numel()) throw_bad_step(op, s, steps[s], a.numel());
   }
-  std::int64_t bad = -1;
-  switch (variant) {
-    case Variant::CpuNaive: cpu::per_timestep_combine_naive(x, y, t, a, b, out); break;
-    case Variant::CpuFast: cpu::per_timestep_combine_rows(x, y, t, a, b, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: bad = cuda::per_timestep_combine_naive(x, y, t, a, b, out); break;
-    case Variant::CudaFast: bad = cuda::per_timestep_combine_rows(x, y, t, a, b, out); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  const std::int64_t bad = combine_kernel(x, y, t, a, b, out);
   if (bad >= 0) throw_bad_step(op, bad, t.slice(bad, bad + 1).to_vector_i64()[0], a.numel());
   return out;
 }
@@ -105,7 +120,7 @@ Tensor scale_per_timestep(const Tensor& x, const Tensor& t, const Tensor& scale,
 OpDef ddpm_q_sample_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = per_timestep_combine_variants().implementations();
   // The schedule's two tables on `device`, from the attributes schedule and timesteps.
   struct Tables {
     Tensor x0_scale, noise_scale;

@@ -7,13 +7,37 @@
 
 #include "core/check.h"
 #include "kernels/cpu/dropout.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/dropout.h"
 #endif
 
 namespace cudl {
+
+namespace {
+struct DropoutKernels {
+  void (*forward)(const Tensor& x, float p, std::uint64_t seed, std::uint64_t base_block, Tensor& out, Tensor& mask);
+  void (*backward)(const Tensor& dout, const Tensor& mask, Tensor& dx);
+};
+
+// Every variant draws the mask from the same Philox blocks, so they agree bit for bit.
+const VariantTable<DropoutKernels>& dropout_variants() {
+  static const VariantTable<DropoutKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast,
+       {cpu::dropout_forward_omp,
+        [](const Tensor& dout, const Tensor& mask, Tensor& dx) { cpu::dropout_backward(dout, mask, dx, true); }}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive,
+       {cpu::dropout_forward_naive,
+        [](const Tensor& dout, const Tensor& mask, Tensor& dx) { cpu::dropout_backward(dout, mask, dx, false); }}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::dropout_forward_philox4, cuda::dropout_backward_vec4}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, {cuda::dropout_forward_naive, cuda::dropout_backward_naive}},
+#endif
+  }};
+  return table;
+}
+}  // namespace
 
 DropoutResult dropout_forward(const Tensor& x, float p, Generator& gen, bool training, Impl impl) {
   check_float("dropout", "x", x);
@@ -21,17 +45,9 @@ DropoutResult dropout_forward(const Tensor& x, float p, Generator& gen, bool tra
   if (!training) return {x.view(), Tensor()};  // the identity, as F.dropout(training=False): x itself
   const Device device = x.device();
   DropoutResult r{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(x.shape(), DType::F32, device)};
-  const Variant variant = resolve_variant("dropout", device, impl);
+  const DropoutKernels& kernels = dropout_variants().select("dropout", device, impl);
   const std::uint64_t base_block = gen.reserve(static_cast<std::uint64_t>(x.numel()));
-  switch (variant) {
-    case Variant::CpuNaive: cpu::dropout_forward_naive(x, p, gen.seed(), base_block, r.out, r.mask); break;
-    case Variant::CpuFast: cpu::dropout_forward_omp(x, p, gen.seed(), base_block, r.out, r.mask); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::dropout_forward_naive(x, p, gen.seed(), base_block, r.out, r.mask); break;
-    case Variant::CudaFast: cuda::dropout_forward_philox4(x, p, gen.seed(), base_block, r.out, r.mask); break;
-#endif
-    default: throw_no_impl("dropout", device, impl);
-  }
+  kernels.forward(x, p, gen.seed(), base_block, r.out, r.mask);
   return r;
 }
 
@@ -41,22 +57,14 @@ Tensor dropout_backward(const Tensor& dout, const Tensor& mask, Impl impl) {
   check_shape("dropout", "mask", mask, dout.shape());
   check_same_device("dropout", {{"dout", &dout}, {"mask", &mask}});
   Tensor dx = Tensor::empty(dout.shape(), DType::F32, dout.device());
-  switch (resolve_variant("dropout", dout.device(), impl)) {
-    case Variant::CpuNaive: cpu::dropout_backward(dout, mask, dx, /*parallel=*/false); break;
-    case Variant::CpuFast: cpu::dropout_backward(dout, mask, dx, /*parallel=*/true); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::dropout_backward_naive(dout, mask, dx); break;
-    case Variant::CudaFast: cuda::dropout_backward_vec4(dout, mask, dx); break;
-#endif
-    default: throw_no_impl("dropout", dout.device(), impl);
-  }
+  dropout_variants().select("dropout", dout.device(), impl).backward(dout, mask, dx);
   return dx;
 }
 
 OpDef dropout_op_def() {
   OpDef def;
   def.name = "dropout";
-  def.implementations = standard_implementations();
+  def.implementations = dropout_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const float p = static_cast<float>(attrs.get_float("dropout", "p", 0.5));
     Generator gen(static_cast<std::uint64_t>(attrs.get_int("dropout", "seed", 0)));

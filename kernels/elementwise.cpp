@@ -11,10 +11,10 @@
 
 #include "core/check.h"
 #include "kernels/cpu/elementwise.h"
-#include "kernels/dispatch.h"
 #include "kernels/elementwise_math.h"
 #include "kernels/reduction.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/elementwise.h"
 #endif
@@ -57,6 +57,21 @@ namespace {
 
 using Named = std::pair<const char*, const Tensor*>;
 
+using ElementMapKernel = void (*)(const MapSpec& spec, const std::vector<const Tensor*>& inputs, Tensor& out);
+
+// The one kernel family behind every elementwise op (add ... where, masked_fill).
+const VariantTable<ElementMapKernel>& element_map_variants() {
+  static const VariantTable<ElementMapKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, cpu::element_map_strided},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, cpu::element_map_naive},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::element_map_fast},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::element_map_naive},
+#endif
+  }};
+  return table;
+}
+
 // The map over `inputs` (named for messages), shaped as they broadcast together,
 // or as `shape` when given (broadcast_to). A cond map's first input is its
 // condition, float32 or uint8; every other input is float32.
@@ -81,15 +96,7 @@ Tensor element_map(const char* op, const MapSpec& spec, std::initializer_list<Na
              kMaxBroadcastDims, " dimensions, got ", shape_str(out_shape));
   const Device device = tensors[0]->device();
   Tensor out = Tensor::empty(out_shape, DType::F32, device);
-  switch (resolve_variant(op, device, impl)) {
-    case Variant::CpuNaive: cpu::element_map_naive(spec, tensors, out); break;
-    case Variant::CpuFast: cpu::element_map_strided(spec, tensors, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::element_map_naive(spec, tensors, out); break;
-    case Variant::CudaFast: cuda::element_map_fast(spec, tensors, out); break;
-#endif
-    default: throw_no_impl(op, device, impl);
-  }
+  element_map_variants().select(op, device, impl)(spec, tensors, out);
   return out;
 }
 
@@ -217,7 +224,7 @@ double broadcast_numel(const TensorMap& in, std::initializer_list<const char*> n
 OpDef binary_op_def(BinaryOp op) {
   OpDef def;
   def.name = binary_op_name(op);
-  def.implementations = standard_implementations();
+  def.implementations = element_map_variants().implementations();
   def.run = [op](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     const char* name = binary_op_name(op);
     const Tensor a = input_on(name, in, "a", device), b = input_on(name, in, "b", device);
@@ -265,7 +272,7 @@ OpDef binary_op_def(BinaryOp op) {
 OpDef unary_op_def(UnaryOp op) {
   OpDef def;
   def.name = unary_op_name(op);
-  def.implementations = standard_implementations();
+  def.implementations = element_map_variants().implementations();
   def.run = [op](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     const Tensor x = input_on(unary_op_name(op), in, "x", device);
     TensorMap results;
@@ -302,7 +309,7 @@ OpDef unary_op_def(UnaryOp op) {
 OpDef scale_shift_op_def() {
   OpDef def;
   def.name = "scale_shift";
-  def.implementations = standard_implementations();
+  def.implementations = element_map_variants().implementations();
   auto scalars = [](const Attrs& attrs) {
     return std::pair{static_cast<float>(attrs.get_float("scale_shift", "scale")),
                      static_cast<float>(attrs.get_float("scale_shift", "shift"))};
@@ -341,7 +348,7 @@ OpDef scale_shift_op_def() {
 OpDef where_op_def() {
   OpDef def;
   def.name = "where";
-  def.implementations = standard_implementations();
+  def.implementations = element_map_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     const Tensor cond = input_on("where", in, "cond", device), a = input_on("where", in, "a", device),
                  b = input_on("where", in, "b", device);
@@ -383,7 +390,7 @@ OpDef where_op_def() {
 OpDef masked_fill_op_def() {
   OpDef def;
   def.name = "masked_fill";
-  def.implementations = standard_implementations();
+  def.implementations = element_map_variants().implementations();
   auto value_of = [](const Attrs& attrs) { return static_cast<float>(attrs.get_float("masked_fill", "value")); };
   def.run = [value_of](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const Tensor x = input_on("masked_fill", in, "x", device), mask = input_on("masked_fill", in, "mask", device);

@@ -3,8 +3,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/embedding.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/embedding.h"
 #endif
@@ -26,6 +26,24 @@ void check_indices(const Tensor& idx, std::int64_t v) {
   detail::throw_error(kOp, ": index ", value, " at position ", bad, " of idx ", shape_str(idx.shape()),
                       " is out of range for ", v, " embeddings");
 }
+
+struct EmbeddingKernels {
+  void (*forward)(const Tensor& idx, const Tensor& w, Tensor& out);
+  void (*backward)(const Tensor& dout, const Tensor& idx, std::int64_t padding, Tensor& dw);
+};
+
+const VariantTable<EmbeddingKernels>& embedding_variants() {
+  static const VariantTable<EmbeddingKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::embedding_forward_omp, cpu::embedding_backward_sorted}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::embedding_forward_naive, cpu::embedding_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::embedding_forward_rows, cuda::embedding_backward_sorted}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::embedding_forward_naive, cuda::embedding_backward_atomic}},
+#endif
+  }};
+  return table;
+}
 }  // namespace
 
 Tensor embedding_forward(const Tensor& idx, const Tensor& w, Impl impl) {
@@ -36,15 +54,7 @@ Tensor embedding_forward(const Tensor& idx, const Tensor& w, Impl impl) {
   Shape shape = idx.shape();
   shape.push_back(w.size(1));
   Tensor out = Tensor::empty(shape, DType::F32, w.device());
-  switch (resolve_variant(kOp, w.device(), impl)) {
-    case Variant::CpuNaive: cpu::embedding_forward_naive(idx, w, out); break;
-    case Variant::CpuFast: cpu::embedding_forward_omp(idx, w, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::embedding_forward_naive(idx, w, out); break;
-    case Variant::CudaFast: cuda::embedding_forward_rows(idx, w, out); break;
-#endif
-    default: throw_no_impl(kOp, w.device(), impl);
-  }
+  embedding_variants().select(kOp, w.device(), impl).forward(idx, w, out);
   return out;
 }
 
@@ -63,22 +73,14 @@ Tensor embedding_backward(const Tensor& dout, const Tensor& idx, std::int64_t nu
   }
   check_indices(idx, num_embeddings);
   Tensor dw = Tensor::empty({num_embeddings, dout.size(-1)}, DType::F32, dout.device());
-  switch (resolve_variant(kOp, dout.device(), impl)) {
-    case Variant::CpuNaive: cpu::embedding_backward_naive(dout, idx, padding, dw); break;
-    case Variant::CpuFast: cpu::embedding_backward_sorted(dout, idx, padding, dw); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::embedding_backward_atomic(dout, idx, padding, dw); break;
-    case Variant::CudaFast: cuda::embedding_backward_sorted(dout, idx, padding, dw); break;
-#endif
-    default: throw_no_impl(kOp, dout.device(), impl);
-  }
+  embedding_variants().select(kOp, dout.device(), impl).backward(dout, idx, padding, dw);
   return dw;
 }
 
 OpDef embedding_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = embedding_variants().implementations();
   auto padding_of = [](const Attrs& attrs) {
     return attrs.has("padding_idx") ? std::optional<std::int64_t>(attrs.get_int(kOp, "padding_idx")) : std::nullopt;
   };

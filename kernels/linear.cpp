@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/linear.h"
 #endif
@@ -23,6 +24,25 @@ void check_linear_args(const Tensor& x, const Tensor& w) {
              w.size(1), ", got x ", shape_str(x.shape()), " and w ", shape_str(w.shape()));
 }
 
+struct LinearKernels {
+  void (*forward)(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out);
+  void (*backward)(const Tensor& dout, const Tensor& x, const Tensor& w, Tensor& dx, Tensor& dw, Tensor& db);
+};
+
+// On CUDA, cuBLAS is the fastest and so Auto; cuda_fast is our own tiled GEMM.
+const VariantTable<LinearKernels>& linear_variants() {
+  static const VariantTable<LinearKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::linear_forward_blas, cpu::linear_backward_blas}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::linear_forward_naive, cpu::linear_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cublas", DeviceType::CUDA, VariantKind::Vendor, {cuda::linear_forward_cublas, cuda::linear_backward_cublas}},
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::linear_forward_tiled, cuda::linear_backward_tiled}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, {cuda::linear_forward_naive, cuda::linear_backward_naive}},
+#endif
+  }};
+  return table;
+}
+
 Shape with_last_dim(const Shape& shape, std::int64_t last) {
   Shape s = shape;
   s.back() = last;
@@ -36,22 +56,7 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Impl im
   check_float("linear", "b", b);
   check_same_device("linear", {{"x", &x}, {"w", &w}, {"b", &b}});
   Tensor out = Tensor::empty(with_last_dim(x.shape(), w.size(0)), DType::F32, x.device());
-  const bool cpu = x.device().is_cpu();
-  if (cpu && impl == Impl::Naive) {
-    cpu::linear_forward_naive(x, w, b, out);
-  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
-    cpu::linear_forward_blas(x, w, b, out);
-#if CUDL_WITH_CUDA
-  } else if (!cpu && impl == Impl::Naive) {
-    cuda::linear_forward_naive(x, w, b, out);
-  } else if (!cpu && impl == Impl::Fast) {
-    cuda::linear_forward_tiled(x, w, b, out);
-  } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
-    cuda::linear_forward_cublas(x, w, b, out);
-#endif
-  } else {
-    throw_no_impl("linear", x.device(), impl);
-  }
+  linear_variants().select("linear", x.device(), impl).forward(x, w, b, out);
   return out;
 }
 
@@ -64,33 +69,14 @@ LinearGrads linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w
   const Device device = x.device();
   LinearGrads g{Tensor::empty(x.shape(), DType::F32, device), Tensor::empty(w.shape(), DType::F32, device),
                 Tensor::empty({w.size(0)}, DType::F32, device)};
-  const bool cpu = device.is_cpu();
-  if (cpu && impl == Impl::Naive) {
-    cpu::linear_backward_naive(dout, x, w, g.dx, g.dw, g.db);
-  } else if (cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
-    cpu::linear_backward_blas(dout, x, w, g.dx, g.dw, g.db);
-#if CUDL_WITH_CUDA
-  } else if (!cpu && impl == Impl::Naive) {
-    cuda::linear_backward_naive(dout, x, w, g.dx, g.dw, g.db);
-  } else if (!cpu && impl == Impl::Fast) {
-    cuda::linear_backward_tiled(dout, x, w, g.dx, g.dw, g.db);
-  } else if (!cpu && (impl == Impl::Vendor || impl == Impl::Auto)) {
-    cuda::linear_backward_cublas(dout, x, w, g.dx, g.dw, g.db);
-#endif
-  } else {
-    throw_no_impl("linear", device, impl);
-  }
+  linear_variants().select("linear", device, impl).backward(dout, x, w, g.dx, g.dw, g.db);
   return g;
 }
 
 OpDef linear_op_def() {
   OpDef def;
   def.name = "linear";
-  def.implementations = {{DeviceType::CPU, Impl::Naive, "cpu_naive"},
-                         {DeviceType::CPU, Impl::Fast, "cpu_fast"},
-                         {DeviceType::CUDA, Impl::Naive, "cuda_naive"},
-                         {DeviceType::CUDA, Impl::Fast, "cuda_fast"},
-                         {DeviceType::CUDA, Impl::Vendor, "cublas"}};
+  def.implementations = linear_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     Tensor x = input_on("linear", in, "x", device), w = input_on("linear", in, "w", device),
            b = input_on("linear", in, "b", device);

@@ -4,9 +4,9 @@
 
 #include "core/check.h"
 #include "kernels/cpu/loss.h"
-#include "kernels/dispatch.h"
 #include "kernels/loss_math.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/loss.h"
 #endif
@@ -43,36 +43,46 @@ void check_host_labels(LossKind kind, const Tensor& y, std::int64_t classes) {
     if (labels[i] < 0 || labels[i] >= classes) throw_bad_label(kind, i, labels[i], classes);
 }
 
+// Device labels are checked by the CUDA kernels and reported at the next sync
+// point; host labels were checked before the kernels run.
+using LossKernel = void (*)(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx);
+
+#if CUDL_WITH_CUDA
+template <auto cuda_kernel>
+void with_label_check(LossKind kind, const Tensor& x, const Tensor& y, Tensor& loss, Tensor& dx) {
+  const std::int64_t classes = has_labels(kind) ? x.size(1) : 0;
+  cuda_kernel(kind, x, y, loss, dx,
+              [kind, classes](std::int64_t row, std::int64_t label) { throw_bad_label(kind, row, label, classes); });
+}
+#endif
+
+const VariantTable<LossKernel>& loss_variants() {
+  static const VariantTable<LossKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, cpu::loss_omp},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, cpu::loss_naive},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, with_label_check<cuda::loss_fused>},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, with_label_check<cuda::loss_naive>},
+#endif
+  }};
+  return table;
+}
+
 LossResult compute_loss(LossKind kind, const Tensor& x, const Tensor& y, Impl impl) {
   const char* op = loss_name(kind);
   check_loss_args(kind, x, y);
   const Device device = x.device();
   LossResult r{Tensor::empty({1}, DType::F32, device), Tensor::empty(x.shape(), DType::F32, device)};
-  const Variant variant = resolve_variant(op, device, impl);
+  const LossKernel loss_kernel = loss_variants().select(op, device, impl);
   if (device.is_cpu() && has_labels(kind)) check_host_labels(kind, y, x.size(1));
-#if CUDL_WITH_CUDA
-  // Device labels are checked by the kernels and reported at the next sync point.
-  const cuda::BadLabel on_bad_label = [kind, classes = has_labels(kind) ? x.size(1) : 0](std::int64_t row,
-                                                                                         std::int64_t label) {
-    throw_bad_label(kind, row, label, classes);
-  };
-#endif
-  switch (variant) {
-    case Variant::CpuNaive: cpu::loss_naive(kind, x, y, r.loss, r.dx); break;
-    case Variant::CpuFast: cpu::loss_omp(kind, x, y, r.loss, r.dx); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::loss_naive(kind, x, y, r.loss, r.dx, on_bad_label); break;
-    case Variant::CudaFast: cuda::loss_fused(kind, x, y, r.loss, r.dx, on_bad_label); break;
-#endif
-    default: throw_no_impl(op, device, impl);
-  }
+  loss_kernel(kind, x, y, r.loss, r.dx);
   return r;
 }
 
 OpDef loss_op_def(LossKind kind) {
   OpDef def;
   def.name = loss_name(kind);
-  def.implementations = standard_implementations();
+  def.implementations = loss_variants().implementations();
   def.is_loss = true;
   const char* target = has_labels(kind) ? "y" : "target";
   def.run = [kind, target](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {

@@ -2,15 +2,14 @@
 // and the registry entry.
 #include "kernels/matmul.h"
 
-#include <tuple>
-
 #include <array>
+#include <tuple>
 
 #include "core/check.h"
 #include "kernels/batched_gemm.h"
 #include "kernels/cpu/matmul.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/matmul.h"
 #endif
@@ -72,19 +71,24 @@ BatchedGemm product(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64
   return {ta, tb, m, n, k, a.data, a.ld, a.stride, b.data, b.ld, b.stride, c, ldc, stride_c, batch};
 }
 
-void run_gemm(const BatchedGemm& g, Device device, Impl impl) {
-  // Auto on CUDA is cuBLAS, the fastest; Fast names our own tiled kernel.
-  const Impl asked = impl == Impl::Auto && device.is_cuda() ? Impl::Vendor : impl;
-  switch (resolve_variant(kOp, device, asked, true)) {
-    case Variant::CpuNaive: cpu::batched_gemm_naive(g); break;
-    case Variant::CpuFast: cpu::batched_gemm_blas(g); break;
+using BatchedGemmKernel = void (*)(const BatchedGemm& g, int device);
+
+// On CUDA, cuBLAS is the fastest and so Auto; cuda_fast is our own tiled kernel.
+const VariantTable<BatchedGemmKernel>& batched_gemm_variants() {
+  static const VariantTable<BatchedGemmKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, [](const BatchedGemm& g, int) { cpu::batched_gemm_blas(g); }},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, [](const BatchedGemm& g, int) { cpu::batched_gemm_naive(g); }},
 #if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::batched_gemm_naive(g, device.index); break;
-    case Variant::CudaFast: cuda::batched_gemm_tiled(g, device.index); break;
-    case Variant::CudaVendor: cuda::batched_gemm_cublas(g, device.index); break;
+      {"cublas", DeviceType::CUDA, VariantKind::Vendor, cuda::batched_gemm_cublas},
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::batched_gemm_tiled},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::batched_gemm_naive},
 #endif
-    default: throw_no_impl(kOp, device, impl);
-  }
+  }};
+  return table;
+}
+
+void run_gemm(const BatchedGemm& g, Device device, Impl impl) {
+  batched_gemm_variants().select(kOp, device, impl)(g, device.index);
 }
 
 // Rows of a stored matrix of a, b, dout (a transposed operand is stored k x m).
@@ -140,8 +144,7 @@ MatmulGrads matmul_backward(const Tensor& dout, const Tensor& a, const Tensor& b
 OpDef matmul_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
-  def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cublas"});
+  def.implementations = batched_gemm_variants().implementations();
   auto flags = [](const Attrs& attrs) {
     return std::pair<bool, bool>{attrs.get_int(kOp, "trans_a", 0) != 0, attrs.get_int(kOp, "trans_b", 0) != 0};
   };

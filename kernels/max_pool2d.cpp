@@ -5,6 +5,7 @@
 #include "kernels/cpu/max_pool2d.h"
 #include "kernels/pool2d_geometry.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/max_pool2d.h"
 #endif
@@ -18,19 +19,22 @@ struct PoolPieces {
   void (*backward)(const Tensor& dout, const Tensor& x, const Pool2dParams& p, Tensor& dx);
 };
 
-PoolPieces pieces_for(Device device, Impl impl) {
-  if (device.is_cpu() && impl == Impl::Naive) return {cpu::max_pool2d_forward_naive, cpu::max_pool2d_backward_naive};
-  if (device.is_cpu() && (impl == Impl::Fast || impl == Impl::Auto))
-    return {cpu::max_pool2d_forward_planes, cpu::max_pool2d_backward_planes};
+const VariantTable<PoolPieces>& max_pool2d_variants() {
+  static const VariantTable<PoolPieces> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::max_pool2d_forward_planes, cpu::max_pool2d_backward_planes}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::max_pool2d_forward_naive, cpu::max_pool2d_backward_naive}},
 #if CUDL_WITH_CUDA
-  if (device.is_cuda() && impl == Impl::Naive)
-    return {cuda::max_pool2d_forward_naive, cuda::max_pool2d_backward_naive};
-  if (device.is_cuda() && (impl == Impl::Fast || impl == Impl::Auto))
-    return {cuda::max_pool2d_forward_gather, cuda::max_pool2d_backward_gather};
-  if (device.is_cuda() && impl == Impl::Vendor)
-    return {cuda::max_pool2d_forward_cudnn, cuda::max_pool2d_backward_gather};  // no cuDNN backward: see its header
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast,
+       {cuda::max_pool2d_forward_gather, cuda::max_pool2d_backward_gather}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::max_pool2d_forward_naive, cuda::max_pool2d_backward_naive}},
+#if CUDL_WITH_CUDNN
+      // No cuDNN backward: see kernels/cuda/max_pool2d.h.
+      {"cudnn", DeviceType::CUDA, VariantKind::Vendor, {cuda::max_pool2d_forward_cudnn, cuda::max_pool2d_backward_gather}},
 #endif
-  throw_no_impl("max_pool2d", device, impl);
+#endif
+  }};
+  return table;
 }
 
 void check_pool_args(const Tensor& x, const Pool2dParams& p) {
@@ -51,7 +55,7 @@ Shape pool_out_shape(const Tensor& x, const Pool2dParams& p) {
 
 Tensor max_pool2d_forward(const Tensor& x, const Pool2dParams& p, Impl impl) {
   check_pool_args(x, p);
-  const PoolPieces k = pieces_for(x.device(), impl);
+  const PoolPieces& k = max_pool2d_variants().select("max_pool2d", x.device(), impl);
   Tensor out = Tensor::empty(pool_out_shape(x, p), DType::F32, x.device());
   k.forward(x, p, out);
   return out;
@@ -63,7 +67,7 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& x, const Pool2dPara
   CUDL_CHECK(dout.shape() == pool_out_shape(x, p), "max_pool2d: expected dout of shape ",
              shape_str(pool_out_shape(x, p)), ", got ", dout.str());
   check_same_device("max_pool2d", {{"x", &x}, {"dout", &dout}});
-  const PoolPieces k = pieces_for(x.device(), impl);
+  const PoolPieces& k = max_pool2d_variants().select("max_pool2d", x.device(), impl);
   Tensor dx = Tensor::empty(x.shape(), DType::F32, x.device());
   k.backward(dout, x, p, dx);
   return dx;
@@ -72,8 +76,7 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& x, const Pool2dPara
 OpDef max_pool2d_op_def() {
   OpDef def;
   def.name = "max_pool2d";
-  def.implementations = standard_implementations();
-  def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
+  def.implementations = max_pool2d_variants().implementations();
   auto params = [](const Attrs& attrs) {
     Pool2dParams p;
     p.kernel_h = attrs.get_int("max_pool2d", "kernel_h");

@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "kernels/cpu/normalization.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/normalization.h"
 #endif
@@ -14,19 +15,51 @@
 namespace cudl {
 
 namespace {
-enum class Kernel { CpuNaive, CpuFused, CudaNaive, CudaFused, Cudnn };
+struct BatchNormKernels {
+  void (*forward)(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor* running_mean, Tensor* running_var,
+                  bool training, float momentum, float eps, NormForward& saved);
+  void (*backward)(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved, bool training,
+                   NormGrads& grads);
+};
 
-// Auto is the fused kernel, or cuDNN on CUDA where the op has it.
-Kernel select_kernel(const char* op, Device device, Impl impl, bool has_cudnn) {
-  if (device.is_cpu()) {
-    if (impl == Impl::Naive) return Kernel::CpuNaive;
-    if (impl == Impl::Fast || impl == Impl::Auto) return Kernel::CpuFused;
-  } else if (CUDL_WITH_CUDA) {
-    if (impl == Impl::Naive) return Kernel::CudaNaive;
-    if (impl == Impl::Fast || (impl == Impl::Auto && !has_cudnn)) return Kernel::CudaFused;
-    if (has_cudnn && (impl == Impl::Vendor || impl == Impl::Auto)) return Kernel::Cudnn;
-  }
-  throw_no_impl(op, device, impl);
+// On CUDA, cuDNN is the fastest and so Auto; cuda_fast is our own fused pair.
+const VariantTable<BatchNormKernels>& batch_norm_variants() {
+  static const VariantTable<BatchNormKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::batch_norm_forward_fused, cpu::batch_norm_backward_fused}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::batch_norm_forward_naive, cpu::batch_norm_backward_naive}},
+#if CUDL_WITH_CUDA
+#if CUDL_WITH_CUDNN
+      {"cudnn", DeviceType::CUDA, VariantKind::Vendor, {cuda::batch_norm_forward_cudnn, cuda::batch_norm_backward_cudnn}},
+#endif
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast,
+       {cuda::batch_norm_forward_fused, cuda::batch_norm_backward_fused}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::batch_norm_forward_naive, cuda::batch_norm_backward_naive}},
+#endif
+  }};
+  return table;
+}
+
+// group_norm's kernels, which layer_norm runs as one group of [rows, D, 1].
+struct GroupNormKernels {
+  void (*forward)(const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups, float eps,
+                  NormForward& saved);
+  void (*backward)(const Tensor& dout, const Tensor& x, const Tensor& gamma, const NormForward& saved,
+                   std::int64_t groups, NormGrads& grads);
+};
+
+const VariantTable<GroupNormKernels>& group_norm_variants() {
+  static const VariantTable<GroupNormKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::group_norm_forward_fused, cpu::group_norm_backward_fused}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::group_norm_forward_naive, cpu::group_norm_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast,
+       {cuda::group_norm_forward_fused, cuda::group_norm_backward_fused}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive,
+       {cuda::group_norm_forward_naive, cuda::group_norm_backward_naive}},
+#endif
+  }};
+  return table;
 }
 
 void check_param(const char* op, const char* name, const Tensor& t, std::int64_t channels) {
@@ -90,26 +123,8 @@ NormForward batch_norm_forward(const Tensor& x, const Tensor& gamma, const Tenso
   CUDL_CHECK(eps >= 0.0f && momentum >= 0.0f && momentum <= 1.0f,
              "batch_norm: expected eps >= 0 and momentum in [0, 1], got eps ", eps, ", momentum ", momentum);
   NormForward saved = empty_forward(x, {channels});
-  switch (select_kernel(op, x.device(), impl, true)) {
-    case Kernel::CpuNaive:
-      cpu::batch_norm_forward_naive(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
-      break;
-    case Kernel::CpuFused:
-      cpu::batch_norm_forward_fused(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
-      break;
-#if CUDL_WITH_CUDA
-    case Kernel::CudaNaive:
-      cuda::batch_norm_forward_naive(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
-      break;
-    case Kernel::CudaFused:
-      cuda::batch_norm_forward_fused(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
-      break;
-    case Kernel::Cudnn:
-      cuda::batch_norm_forward_cudnn(x, gamma, beta, running_mean, running_var, training, momentum, eps, saved);
-      break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  batch_norm_variants().select(op, x.device(), impl).forward(x, gamma, beta, running_mean, running_var, training,
+                                                           momentum, eps, saved);
   return saved;
 }
 
@@ -123,16 +138,7 @@ NormGrads batch_norm_backward(const Tensor& dout, const Tensor& x, const Tensor&
   check_same_device(op, {{"x", &x}, {"gamma", &gamma}, {"dout", &dout}, {"saved.mean", &saved.mean},
                          {"saved.inv_std", &saved.inv_std}});
   NormGrads grads = empty_grads(x, channels);
-  switch (select_kernel(op, x.device(), impl, true)) {
-    case Kernel::CpuNaive: cpu::batch_norm_backward_naive(dout, x, gamma, saved, training, grads); break;
-    case Kernel::CpuFused: cpu::batch_norm_backward_fused(dout, x, gamma, saved, training, grads); break;
-#if CUDL_WITH_CUDA
-    case Kernel::CudaNaive: cuda::batch_norm_backward_naive(dout, x, gamma, saved, training, grads); break;
-    case Kernel::CudaFused: cuda::batch_norm_backward_fused(dout, x, gamma, saved, training, grads); break;
-    case Kernel::Cudnn: cuda::batch_norm_backward_cudnn(dout, x, gamma, saved, training, grads); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  batch_norm_variants().select(op, x.device(), impl).backward(dout, x, gamma, saved, training, grads);
   return grads;
 }
 
@@ -141,28 +147,12 @@ namespace {
 void grouped_forward(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta, std::int64_t groups,
                      float eps, Impl impl, NormForward& saved) {
   CUDL_CHECK(eps >= 0.0f, op, ": expected eps >= 0, got ", eps);
-  switch (select_kernel(op, x.device(), impl, false)) {
-    case Kernel::CpuNaive: cpu::group_norm_forward_naive(x, gamma, beta, groups, eps, saved); break;
-    case Kernel::CpuFused: cpu::group_norm_forward_fused(x, gamma, beta, groups, eps, saved); break;
-#if CUDL_WITH_CUDA
-    case Kernel::CudaNaive: cuda::group_norm_forward_naive(x, gamma, beta, groups, eps, saved); break;
-    case Kernel::CudaFused: cuda::group_norm_forward_fused(x, gamma, beta, groups, eps, saved); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  group_norm_variants().select(op, x.device(), impl).forward(x, gamma, beta, groups, eps, saved);
 }
 
 void grouped_backward(const char* op, const Tensor& dout, const Tensor& x, const Tensor& gamma,
                       const NormForward& saved, std::int64_t groups, Impl impl, NormGrads& grads) {
-  switch (select_kernel(op, x.device(), impl, false)) {
-    case Kernel::CpuNaive: cpu::group_norm_backward_naive(dout, x, gamma, saved, groups, grads); break;
-    case Kernel::CpuFused: cpu::group_norm_backward_fused(dout, x, gamma, saved, groups, grads); break;
-#if CUDL_WITH_CUDA
-    case Kernel::CudaNaive: cuda::group_norm_backward_naive(dout, x, gamma, saved, groups, grads); break;
-    case Kernel::CudaFused: cuda::group_norm_backward_fused(dout, x, gamma, saved, groups, grads); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  group_norm_variants().select(op, x.device(), impl).backward(dout, x, gamma, saved, groups, grads);
 }
 
 // Views of a layer norm's tensors as group norm's [rows, D, 1] and [rows, 1].
@@ -267,10 +257,10 @@ void put_grads(TensorMap& results, const NormGrads& g) {
 }
 
 // An OpDef with what the three normalisations share: name, implementations, cost model.
-OpDef norm_op_def(const char* name) {
+OpDef norm_op_def(const char* name, std::vector<Implementation> implementations) {
   OpDef def;
   def.name = name;
-  def.implementations = standard_implementations();
+  def.implementations = std::move(implementations);
   def.flops = norm_flops;
   def.bytes = norm_bytes;
   def.backward_flops = norm_backward_flops;
@@ -307,8 +297,7 @@ std::vector<InputSpec> with_running_stats(std::vector<InputSpec> inputs, std::in
 }  // namespace
 
 OpDef batch_norm_op_def() {
-  OpDef def = norm_op_def("batch_norm");
-  def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
+  OpDef def = norm_op_def("batch_norm", batch_norm_variants().implementations());
   // training=1 with running_mean/running_var given also returns their updated
   // values as out_running_mean/out_running_var.
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
@@ -371,7 +360,7 @@ OpDef batch_norm_op_def() {
 }
 
 OpDef layer_norm_op_def() {
-  OpDef def = norm_op_def("layer_norm");
+  OpDef def = norm_op_def("layer_norm", group_norm_variants().implementations());
   def.run = affine_norm_runner(
       "layer_norm",
       [](const Attrs&, const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Impl impl) {
@@ -404,7 +393,7 @@ OpDef layer_norm_op_def() {
 }
 
 OpDef group_norm_op_def() {
-  OpDef def = norm_op_def("group_norm");
+  OpDef def = norm_op_def("group_norm", group_norm_variants().implementations());
   def.run = affine_norm_runner(
       "group_norm",
       [](const Attrs& attrs, const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, Impl impl) {

@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "kernels/cpu/optimizer_update.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/optimizer_update.h"
 #endif
@@ -19,47 +20,76 @@ void check_finite_hyper(const char* op, const char* name, float value) {
   CUDL_CHECK(std::isfinite(value), op, ": expected a finite ", name, ", got ", value);
 }
 
-// Runs `Rule` over `params` on the implementation asked for. `make(T{})` builds
-// the rule in precision T (double for the naive references, float for the fast
-// paths). Every entry was checked by the caller; all are on one device.
+float* data_or_null(Tensor* t) { return t ? t->data<float>() : nullptr; }
+
+// One update variant: runs `Rule` over `params` (all on `device`), in double
+// (`exact`, the naive references) or float (`fast`, the fused paths).
+template <template <typename> class Rule>
+using UpdateKernel = void (*)(int device, const std::vector<ParamUpdate>& params, const Rule<double>& exact,
+                              const Rule<float>& fast);
+
+template <template <typename> class Rule>
+void update_cpu_naive(int, const std::vector<ParamUpdate>& params, const Rule<double>& exact, const Rule<float>&) {
+  for (const ParamUpdate& p : params)
+    cpu::optimizer_update_naive<Rule>(exact, p.w->data<float>(), p.dw->data<float>(), data_or_null(p.state0),
+                                      data_or_null(p.state1), p.w->numel());
+}
+
+template <template <typename> class Rule>
+void update_cpu_fused(int, const std::vector<ParamUpdate>& params, const Rule<double>&, const Rule<float>& fast) {
+  for (const ParamUpdate& p : params)
+    cpu::optimizer_update_fused<Rule>(fast, p.w->data<float>(), p.dw->data<float>(), data_or_null(p.state0),
+                                      data_or_null(p.state1), p.w->numel());
+}
+
+#if CUDL_WITH_CUDA
+cuda::UpdateArrays update_arrays(const ParamUpdate& p) {
+  return {p.w->data<float>(), p.dw->data<float>(), data_or_null(p.state0), data_or_null(p.state1), p.w->numel()};
+}
+
+template <template <typename> class Rule>
+void update_cuda_naive(int device, const std::vector<ParamUpdate>& params, const Rule<double>& exact,
+                       const Rule<float>&) {
+  for (const ParamUpdate& p : params) cuda::optimizer_update_naive<Rule>(device, exact, update_arrays(p));
+}
+
+template <template <typename> class Rule>
+void update_cuda_fused(int device, const std::vector<ParamUpdate>& params, const Rule<double>&,
+                       const Rule<float>& fast) {
+  // Big parameters fill the GPU on their own; the small ones share launches.
+  constexpr std::int64_t kOwnLaunch = 1 << 20;
+  std::vector<cuda::UpdateArrays> small;
+  for (const ParamUpdate& p : params) {
+    const cuda::UpdateArrays arrays = update_arrays(p);
+    if (arrays.n >= kOwnLaunch || params.size() == 1)
+      cuda::optimizer_update_fused<Rule>(device, fast, arrays);
+    else
+      small.push_back(arrays);
+  }
+  if (!small.empty()) cuda::optimizer_update_multi<Rule>(device, fast, small);
+}
+#endif
+
+template <template <typename> class Rule>
+const VariantTable<UpdateKernel<Rule>>& update_variants() {
+  static const VariantTable<UpdateKernel<Rule>> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, update_cpu_fused<Rule>},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, update_cpu_naive<Rule>},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, update_cuda_fused<Rule>},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, update_cuda_naive<Rule>},
+#endif
+  }};
+  return table;
+}
+
+// Runs `Rule` over `params` on the variant asked for. `make(T{})` builds the
+// rule in precision T. Every entry was checked by the caller; all are on one device.
 template <template <typename> class Rule, class Make>
 void dispatch_update(const char* op, Impl impl, const std::vector<ParamUpdate>& params, Make make) {
   if (params.empty()) return;
   const Device device = params.front().w->device();
-  const bool cpu = device.is_cpu();
-  auto data = [](Tensor* t) { return t ? t->data<float>() : nullptr; };
-  if (cpu && (impl == Impl::Naive || impl == Impl::Fast || impl == Impl::Auto)) {
-    for (const ParamUpdate& p : params) {
-      float *w = p.w->data<float>(), *s0 = data(p.state0), *s1 = data(p.state1);
-      const float* g = p.dw->data<float>();
-      if (impl == Impl::Naive)
-        cpu::optimizer_update_naive<Rule>(make(double{}), w, g, s0, s1, p.w->numel());
-      else
-        cpu::optimizer_update_fused<Rule>(make(float{}), w, g, s0, s1, p.w->numel());
-    }
-#if CUDL_WITH_CUDA
-  } else if (!cpu && impl == Impl::Naive) {
-    for (const ParamUpdate& p : params)
-      cuda::optimizer_update_naive<Rule>(device.index, make(double{}),
-                                         {p.w->data<float>(), p.dw->data<float>(), data(p.state0), data(p.state1),
-                                          p.w->numel()});
-  } else if (!cpu && (impl == Impl::Fast || impl == Impl::Auto)) {
-    // Big parameters fill the GPU on their own; the small ones share launches.
-    constexpr std::int64_t kOwnLaunch = 1 << 20;
-    std::vector<cuda::UpdateArrays> small;
-    for (const ParamUpdate& p : params) {
-      const cuda::UpdateArrays arrays{p.w->data<float>(), p.dw->data<float>(), data(p.state0), data(p.state1),
-                                      p.w->numel()};
-      if (arrays.n >= kOwnLaunch || params.size() == 1)
-        cuda::optimizer_update_fused<Rule>(device.index, make(float{}), arrays);
-      else
-        small.push_back(arrays);
-    }
-    if (!small.empty()) cuda::optimizer_update_multi<Rule>(device.index, make(float{}), small);
-#endif
-  } else {
-    throw_no_impl(op, device, impl);
-  }
+  update_variants<Rule>().select(op, device, impl)(device.index, params, make(double{}), make(float{}));
 }
 
 // Every entry: w, dw and the rule's state tensors (named as in the rule), all
@@ -143,6 +173,63 @@ void adam_update(Tensor& w, const Tensor& dw, Tensor& m, Tensor& v, float lr, fl
   adam_update_multi({{&w, &dw, &m, &v}}, lr, beta1, beta2, eps, step, weight_decay, impl);
 }
 
+namespace {
+// Gradient clipping's two passes. CUDA has one kernel for each (a single
+// bandwidth-bound pass with nothing to simplify), listed under both kinds so
+// that a whole model can run naive or fast.
+using SumOfSquaresKernel = double (*)(const std::vector<const Tensor*>& tensors);
+using ScaleKernel = void (*)(Tensor& x, float scale);
+
+template <auto cpu_kernel>
+double sum_of_squares_cpu(const std::vector<const Tensor*>& tensors) {
+  double sum = 0.0;
+  for (const Tensor* t : tensors) sum += cpu_kernel(t->data<float>(), t->numel());
+  return sum;
+}
+
+#if CUDL_WITH_CUDA
+double sum_of_squares_cuda(const std::vector<const Tensor*>& tensors) {
+  // The sum is one double; Tensor has no float64, so 8 bytes as int64.
+  const Device device = tensors.front()->device();
+  Tensor sum = Tensor::empty({1}, DType::I64, device);
+  std::vector<cuda::FloatSpan> arrays;
+  for (const Tensor* t : tensors) arrays.push_back({t->data<float>(), t->numel()});
+  cuda::sum_of_squares(device.index, arrays, reinterpret_cast<double*>(sum.data<std::int64_t>()));
+  return std::bit_cast<double>(sum.to_vector_i64().front());
+}
+#endif
+
+const VariantTable<SumOfSquaresKernel>& sum_of_squares_variants() {
+  static const VariantTable<SumOfSquaresKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, sum_of_squares_cpu<cpu::sum_of_squares_parallel>},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, sum_of_squares_cpu<cpu::sum_of_squares_naive>},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, sum_of_squares_cuda},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, sum_of_squares_cuda},
+#endif
+  }};
+  return table;
+}
+
+#if CUDL_WITH_CUDA
+void scale_cuda(Tensor& x, float scale) { cuda::scale(x.device().index, x.data<float>(), x.numel(), scale); }
+#endif
+
+const VariantTable<ScaleKernel>& scale_variants() {
+  static const VariantTable<ScaleKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast,
+       [](Tensor& x, float scale) { cpu::scale_parallel(x.data<float>(), x.numel(), scale); }},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive,
+       [](Tensor& x, float scale) { cpu::scale_naive(x.data<float>(), x.numel(), scale); }},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, scale_cuda},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, scale_cuda},
+#endif
+  }};
+  return table;
+}
+}  // namespace
+
 double sum_of_squares(const std::vector<const Tensor*>& tensors, Impl impl) {
   if (tensors.empty()) return 0.0;
   const Device device = tensors.front()->device();
@@ -150,41 +237,12 @@ double sum_of_squares(const std::vector<const Tensor*>& tensors, Impl impl) {
     check_float("sum_of_squares", "tensor", *t);
     CUDL_CHECK(t->device() == device, "sum_of_squares: expected all tensors on ", device.str(), ", got ", t->str());
   }
-  if (device.is_cpu()) {
-    CUDL_CHECK(impl != Impl::Vendor, "sum_of_squares: no vendor implementation on cpu");
-    double sum = 0.0;
-    for (const Tensor* t : tensors)
-      sum += impl == Impl::Naive ? cpu::sum_of_squares_naive(t->data<float>(), t->numel())
-                                 : cpu::sum_of_squares_parallel(t->data<float>(), t->numel());
-    return sum;
-  }
-#if CUDL_WITH_CUDA
-  // The sum is one double; Tensor has no float64, so 8 bytes as int64.
-  Tensor sum = Tensor::empty({1}, DType::I64, device);
-  std::vector<cuda::FloatSpan> arrays;
-  for (const Tensor* t : tensors) arrays.push_back({t->data<float>(), t->numel()});
-  cuda::sum_of_squares(device.index, arrays, reinterpret_cast<double*>(sum.data<std::int64_t>()));
-  return std::bit_cast<double>(sum.to_vector_i64().front());
-#else
-  throw_no_impl("sum_of_squares", device, impl);
-#endif
+  return sum_of_squares_variants().select("sum_of_squares", device, impl)(tensors);
 }
 
 void scale_inplace(Tensor& x, float scale, Impl impl) {
   check_float("scale_inplace", "x", x);
-  if (x.device().is_cpu()) {
-    CUDL_CHECK(impl != Impl::Vendor, "scale_inplace: no vendor implementation on cpu");
-    if (impl == Impl::Naive)
-      cpu::scale_naive(x.data<float>(), x.numel(), scale);
-    else
-      cpu::scale_parallel(x.data<float>(), x.numel(), scale);
-    return;
-  }
-#if CUDL_WITH_CUDA
-  cuda::scale(x.device().index, x.data<float>(), x.numel(), scale);
-#else
-  throw_no_impl("scale_inplace", x.device(), impl);
-#endif
+  scale_variants().select("scale_inplace", x.device(), impl)(x, scale);
 }
 
 // ---- registry entries ----
@@ -208,12 +266,13 @@ std::vector<OpCase> update_cases(const std::vector<std::pair<std::string, K>>& s
 // Reads w + dw + states, one pass writing w + states.
 double update_bytes(const TensorMap& in, std::size_t states) { return 4.0 * in.at("w").numel() * (3 + 2 * states); }
 
+template <template <typename> class Rule>
 OpDef update_op_def(const std::string& name, std::vector<std::pair<std::string, K>> states, Attrs attrs,
                     double flops_per_element,
                     std::function<void(TensorMap&, const Attrs&, Impl)> apply) {
   OpDef def;
   def.name = name;
-  def.implementations = standard_implementations();
+  def.implementations = update_variants<Rule>().implementations();
   std::vector<std::string> state_names;
   for (const auto& s : states) state_names.push_back(s.first);
   def.run = [name, state_names, apply](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool) {
@@ -244,7 +303,7 @@ float attr(const char* op, const Attrs& attrs, const char* key) { return static_
 OpDef adam_family_op_def(const char* op, bool decoupled_decay) {
   Attrs attrs{{"lr", "0.001"}, {"beta1", "0.9"}, {"beta2", "0.999"}, {"eps", "1e-08"}, {"t", "5"}};
   if (decoupled_decay) attrs.set("weight_decay", "0.01");
-  return update_op_def(op, {{"m", K::Normal}, {"v", K::Positive}}, attrs, 12.0,
+  return update_op_def<rules::Adam>(op, {{"m", K::Normal}, {"v", K::Positive}}, attrs, 12.0,
                        [op, decoupled_decay](TensorMap& t, const Attrs& a, Impl impl) {
                          // Golden files give t = steps taken before this one.
                          adam_update(t.at("w"), t.at("dw"), t.at("m"), t.at("v"), attr(op, a, "lr"),
@@ -256,13 +315,13 @@ OpDef adam_family_op_def(const char* op, bool decoupled_decay) {
 }  // namespace
 
 OpDef sgd_op_def() {
-  return update_op_def("sgd", {}, {{"lr", "0.01"}}, 2.0, [](TensorMap& t, const Attrs& a, Impl impl) {
+  return update_op_def<rules::Sgd>("sgd", {}, {{"lr", "0.01"}}, 2.0, [](TensorMap& t, const Attrs& a, Impl impl) {
     sgd_update(t.at("w"), t.at("dw"), attr("sgd", a, "lr"), impl);
   });
 }
 
 OpDef sgd_momentum_op_def() {
-  return update_op_def("sgd_momentum", {{"velocity", K::Normal}}, {{"lr", "0.01"}, {"momentum", "0.9"}}, 4.0,
+  return update_op_def<rules::SgdMomentum>("sgd_momentum", {{"velocity", K::Normal}}, {{"lr", "0.01"}, {"momentum", "0.9"}}, 4.0,
                        [](TensorMap& t, const Attrs& a, Impl impl) {
                          sgd_momentum_update(t.at("w"), t.at("dw"), t.at("velocity"), attr("sgd_momentum", a, "lr"),
                                              attr("sgd_momentum", a, "momentum"), impl);
@@ -270,7 +329,7 @@ OpDef sgd_momentum_op_def() {
 }
 
 OpDef rmsprop_op_def() {
-  return update_op_def("rmsprop", {{"cache", K::Positive}}, {{"lr", "0.01"}, {"decay_rate", "0.99"}, {"eps", "1e-08"}},
+  return update_op_def<rules::RmsProp>("rmsprop", {{"cache", K::Positive}}, {{"lr", "0.01"}, {"decay_rate", "0.99"}, {"eps", "1e-08"}},
                        7.0, [](TensorMap& t, const Attrs& a, Impl impl) {
                          rmsprop_update(t.at("w"), t.at("dw"), t.at("cache"), attr("rmsprop", a, "lr"),
                                         attr("rmsprop", a, "decay_rate"), attr("rmsprop", a, "eps"), impl);

@@ -3,8 +3,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/positional_encoding.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/positional_encoding.h"
 #endif
@@ -13,37 +13,44 @@ namespace cudl {
 
 namespace {
 constexpr const char* kOp = "positional_encoding";
+
+using PositionalEncodingForward = void (*)(const Tensor& x, Tensor& out);
+
+const VariantTable<PositionalEncodingForward>& positional_encoding_variants() {
+  static const VariantTable<PositionalEncodingForward> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, cpu::positional_encoding_forward_table},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, cpu::positional_encoding_forward_naive},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::positional_encoding_forward_table},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::positional_encoding_forward_naive},
+#endif
+  }};
+  return table;
 }
+}  // namespace
 
 Tensor positional_encoding_forward(const Tensor& x, std::int64_t max_len, Impl impl) {
   check_float(kOp, "x", x);
   check_ndim(kOp, "x", x, 3);
   CUDL_CHECK(x.size(1) <= max_len, kOp, ": expected x [N, S, E] with S <= max_len = ", max_len, ", got ", x.str());
   Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
+  const PositionalEncodingForward kernel = positional_encoding_variants().select(kOp, x.device(), impl);
   if (x.numel() == 0) return out;
-  switch (resolve_variant(kOp, x.device(), impl)) {
-    case Variant::CpuNaive: cpu::positional_encoding_forward_naive(x, out); break;
-    case Variant::CpuFast: cpu::positional_encoding_forward_table(x, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::positional_encoding_forward_naive(x, out); break;
-    case Variant::CudaFast: cuda::positional_encoding_forward_table(x, out); break;
-#endif
-    default: throw_no_impl(kOp, x.device(), impl);
-  }
+  kernel(x, out);
   return out;
 }
 
 Tensor positional_encoding_backward(const Tensor& dout, Impl impl) {
   check_float(kOp, "dout", dout);
   check_ndim(kOp, "dout", dout, 3);
-  resolve_variant(kOp, dout.device(), impl);  // the same implementations exist as forward
+  positional_encoding_variants().select(kOp, dout.device(), impl);  // the variants are those of forward
   return dout.clone();
 }
 
 OpDef positional_encoding_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = positional_encoding_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     Tensor x = input_on(kOp, in, "x", device);
     TensorMap results;

@@ -8,9 +8,9 @@
 #include "core/check.h"
 #include "kernels/broadcast.h"
 #include "kernels/cpu/reduction.h"
-#include "kernels/dispatch.h"
 #include "kernels/elementwise.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/reduction.h"
 #endif
@@ -46,21 +46,27 @@ std::int64_t reduced_count(const Shape& x, const std::vector<bool>& reduce) {
   return n;
 }
 
+using ReduceSumKernel = void (*)(const Tensor& x, const std::vector<bool>& reduce, float scale, Tensor& out);
+
+const VariantTable<ReduceSumKernel>& reduce_sum_variants() {
+  static const VariantTable<ReduceSumKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, cpu::reduce_sum_omp},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, cpu::reduce_sum_naive},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::reduce_sum_fast},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::reduce_sum_naive},
+#endif
+  }};
+  return table;
+}
+
 // The sum over the flagged dims, times scale, shaped `out_shape`.
 Tensor reduce_sum(const char* op, const Tensor& x, const std::vector<bool>& reduce, float scale, const Shape& out_shape,
                   Impl impl) {
   CUDL_CHECK(x.dim() <= kMaxBroadcastDims, op, ": expected at most ", kMaxBroadcastDims, " dimensions, got ",
              x.str());
   Tensor out = Tensor::empty(out_shape, DType::F32, x.device());
-  switch (resolve_variant(op, x.device(), impl)) {
-    case Variant::CpuNaive: cpu::reduce_sum_naive(x, reduce, scale, out); break;
-    case Variant::CpuFast: cpu::reduce_sum_omp(x, reduce, scale, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::reduce_sum_naive(x, reduce, scale, out); break;
-    case Variant::CudaFast: cuda::reduce_sum_fast(x, reduce, scale, out); break;
-#endif
-    default: throw_no_impl(op, x.device(), impl);
-  }
+  reduce_sum_variants().select(op, x.device(), impl)(x, reduce, scale, out);
   return out;
 }
 
@@ -141,7 +147,7 @@ std::vector<std::int64_t> dims_attr(const char* op, const Attrs& attrs) {
 OpDef reduction_op_def(const char* name, bool mean) {
   OpDef def;
   def.name = name;
-  def.implementations = standard_implementations();
+  def.implementations = reduce_sum_variants().implementations();
   def.run = [name, mean](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const std::vector<std::int64_t> dims = dims_attr(name, attrs);
     const bool keepdim = attrs.get_int(name, "keepdim", 0) != 0;

@@ -212,11 +212,4 @@ void put_result(TensorMap& results, const std::string& name, const Tensor& t) {
   results.insert_or_assign(name, t.to(Device::cpu()));
 }
 
-std::vector<Implementation> standard_implementations() {
-  return {{DeviceType::CPU, Impl::Naive, "cpu_naive"},
-          {DeviceType::CPU, Impl::Fast, "cpu_fast"},
-          {DeviceType::CUDA, Impl::Naive, "cuda_naive"},
-          {DeviceType::CUDA, Impl::Fast, "cuda_fast"}};
-}
-
 }  // namespace cudl

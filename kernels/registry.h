@@ -15,7 +15,7 @@
 
 #include "core/random.h"
 #include "core/tensor.h"
-#include "kernels/backend.h"
+#include "kernels/variants.h"
 
 namespace cudl {
 
@@ -40,14 +40,6 @@ class Attrs {
   std::map<std::string, std::string> values_;
 };
 
-// One implementation of an op: the device it runs on, which variant, and the name
-// reports use ("cpu_naive", "cuda_fast", "cudnn", ...).
-struct Implementation {
-  DeviceType device;
-  Impl impl;
-  std::string name;
-};
-
 // How a test or benchmark input is filled.
 struct InputSpec {
   enum class Kind { Normal, Uniform, Positive, Labels, Mask };
@@ -69,6 +61,7 @@ struct OpCase {
 
 struct OpDef {
   std::string name;
+  // From the op's variant table (kernels/variants.h), in its order.
   std::vector<Implementation> implementations;
   // Losses produce a scalar and are differentiated without an upstream "dout".
   bool is_loss = false;
@@ -115,8 +108,5 @@ void put_result(TensorMap& results, const std::string& name, const Tensor& t);
 // Stores upstream_gradient(workspace, out) as workspace["dout"] and returns it.
 // (Other saved state, e.g. a NormForward, can be captured in a std::shared_ptr.)
 const Tensor& timed_upstream_gradient(TensorMap& workspace, const Tensor& out);
-
-// The implementations every op with naive and fast variants on both devices has.
-std::vector<Implementation> standard_implementations();
 
 }  // namespace cudl

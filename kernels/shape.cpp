@@ -8,9 +8,9 @@
 
 #include "core/check.h"
 #include "kernels/cpu/shape.h"
-#include "kernels/dispatch.h"
 #include "kernels/permute_geometry.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/shape.h"
 #endif
@@ -49,17 +49,50 @@ RowsAround rows_around(const Shape& shape, std::int64_t dim) {
   return r;
 }
 
+using CopyRowsKernel = void (*)(const float* src, std::int64_t src_ld, float* dst, std::int64_t dst_ld,
+                                std::int64_t rows, std::int64_t cols, int device);
+
+// The copies behind concat and slice.
+const VariantTable<CopyRowsKernel>& copy_rows_variants() {
+  static const VariantTable<CopyRowsKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast,
+       [](const float* src, std::int64_t src_ld, float* dst, std::int64_t dst_ld, std::int64_t rows, std::int64_t cols,
+          int) { cpu::copy_rows_omp(src, src_ld, dst, dst_ld, rows, cols); }},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive,
+       [](const float* src, std::int64_t src_ld, float* dst, std::int64_t dst_ld, std::int64_t rows, std::int64_t cols,
+          int) { cpu::copy_rows_naive(src, src_ld, dst, dst_ld, rows, cols); }},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::copy_rows_vec4},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::copy_rows_naive},
+#endif
+  }};
+  return table;
+}
+
 void copy_rows(const char* op, Device device, Impl impl, const float* src, std::int64_t src_ld, float* dst,
                std::int64_t dst_ld, std::int64_t rows, std::int64_t cols) {
-  switch (resolve_variant(op, device, impl)) {
-    case Variant::CpuNaive: cpu::copy_rows_naive(src, src_ld, dst, dst_ld, rows, cols); break;
-    case Variant::CpuFast: cpu::copy_rows_omp(src, src_ld, dst, dst_ld, rows, cols); break;
+  copy_rows_variants().select(op, device, impl)(src, src_ld, dst, dst_ld, rows, cols, device.index);
+}
+
+// `simplify`: merge and drop dims first (permute_geometry); the naive variants
+// keep the dims as given, as the reference.
+struct PermuteKernel {
+  bool simplify;
+  void (*run)(const PermuteGeometry& g, const float* x, float* out, int device);
+};
+
+const VariantTable<PermuteKernel>& permute_variants() {
+  static const VariantTable<PermuteKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast,
+       {true, [](const PermuteGeometry& g, const float* x, float* out, int) { cpu::permute_tiled(g, x, out); }}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive,
+       {false, [](const PermuteGeometry& g, const float* x, float* out, int) { cpu::permute_naive(g, x, out); }}},
 #if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::copy_rows_naive(src, src_ld, dst, dst_ld, rows, cols, device.index); break;
-    case Variant::CudaFast: cuda::copy_rows_vec4(src, src_ld, dst, dst_ld, rows, cols, device.index); break;
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {true, cuda::permute_tiled}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, {false, cuda::permute_naive}},
 #endif
-    default: throw_no_impl(op, device, impl);
-  }
+  }};
+  return table;
 }
 }  // namespace
 
@@ -70,18 +103,9 @@ Tensor permute_forward(const Tensor& x, const std::vector<std::int64_t>& dims, I
   Shape shape(perm.size());
   for (std::size_t i = 0; i < perm.size(); ++i) shape[i] = x.size(perm[i]);
   Tensor out = Tensor::empty(shape, DType::F32, x.device());
-  const Variant variant = resolve_variant("permute", x.device(), impl);
+  const PermuteKernel& kernel = permute_variants().select("permute", x.device(), impl);
   if (out.numel() == 0) return out;
-  const PermuteGeometry g = permute_geometry(x.shape(), perm, variant == Variant::CpuNaive || variant == Variant::CudaNaive);
-  switch (variant) {
-    case Variant::CpuNaive: cpu::permute_naive(g, x.data<float>(), out.data<float>()); break;
-    case Variant::CpuFast: cpu::permute_tiled(g, x.data<float>(), out.data<float>()); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::permute_naive(g, x.data<float>(), out.data<float>(), x.device().index); break;
-    case Variant::CudaFast: cuda::permute_tiled(g, x.data<float>(), out.data<float>(), x.device().index); break;
-#endif
-    default: throw_no_impl("permute", x.device(), impl);
-  }
+  kernel.run(permute_geometry(x.shape(), perm, !kernel.simplify), x.data<float>(), out.data<float>(), x.device().index);
   return out;
 }
 
@@ -230,7 +254,7 @@ std::vector<const Tensor*> numbered_inputs(const TensorMap& in) {
 OpDef permute_op_def() {
   OpDef def;
   def.name = "permute";
-  def.implementations = standard_implementations();
+  def.implementations = permute_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const std::vector<std::int64_t> dims = parse_dims(attrs);
     Tensor x = input_on("permute", in, "x", device);
@@ -265,7 +289,7 @@ OpDef permute_op_def() {
 OpDef concat_op_def() {
   OpDef def;
   def.name = "concat";
-  def.implementations = standard_implementations();
+  def.implementations = copy_rows_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const std::int64_t dim = attrs.get_int("concat", "dim");
     std::vector<Tensor> on_device;
@@ -310,7 +334,7 @@ OpDef concat_op_def() {
 OpDef slice_op_def() {
   OpDef def;
   def.name = "slice";
-  def.implementations = standard_implementations();
+  def.implementations = copy_rows_variants().implementations();
   struct Range {
     std::int64_t dim, start, end;
   };

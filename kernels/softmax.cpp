@@ -6,8 +6,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/softmax.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/softmax.h"
 #endif
@@ -20,31 +20,47 @@ void check_softmax_input(const char* name, const Tensor& t) {
   CUDL_CHECK(t.dim() >= 1, "softmax: expected ", name, " with at least one dimension, got ", t.str());
 }
 
-#if CUDL_WITH_CUDA
+#if CUDL_WITH_CUDNN
 // cuDNN describes tensors with int dimensions and limits a tensor to 2^31-1
 // elements, so a bound on rows and columns alone is not enough.
 void check_cudnn_dims(const Tensor& t) {
   CUDL_CHECK(t.numel() <= INT_MAX, "softmax: cuDNN takes at most ", INT_MAX, " elements, got ", t.str());
 }
 #endif
+
+struct SoftmaxKernels {
+  void (*forward)(const Tensor& x, Tensor& out);
+  void (*backward)(const Tensor& dout, const Tensor& out, Tensor& dx);
+};
+
+const VariantTable<SoftmaxKernels>& softmax_variants() {
+  static const VariantTable<SoftmaxKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::softmax_forward_omp, cpu::softmax_backward_omp}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::softmax_forward_naive, cpu::softmax_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::softmax_forward_warp, cuda::softmax_backward_warp}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, {cuda::softmax_forward_naive, cuda::softmax_backward_naive}},
+#if CUDL_WITH_CUDNN
+      {"cudnn", DeviceType::CUDA, VariantKind::Vendor,
+       {[](const Tensor& x, Tensor& out) {
+          check_cudnn_dims(x);
+          cuda::softmax_forward_cudnn(x, out);
+        },
+        [](const Tensor& dout, const Tensor& out, Tensor& dx) {
+          check_cudnn_dims(out);
+          cuda::softmax_backward_cudnn(dout, out, dx);
+        }}},
+#endif
+#endif
+  }};
+  return table;
+}
 }  // namespace
 
 Tensor softmax_forward(const Tensor& x, Impl impl) {
   check_softmax_input("x", x);
   Tensor out = Tensor::empty(x.shape(), DType::F32, x.device());
-  switch (resolve_variant("softmax", x.device(), impl, /*has_vendor=*/true)) {
-    case Variant::CpuNaive: cpu::softmax_forward_naive(x, out); break;
-    case Variant::CpuFast: cpu::softmax_forward_omp(x, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::softmax_forward_naive(x, out); break;
-    case Variant::CudaFast: cuda::softmax_forward_warp(x, out); break;
-    case Variant::CudaVendor:
-      check_cudnn_dims(x);
-      cuda::softmax_forward_cudnn(x, out);
-      break;
-#endif
-    default: throw_no_impl("softmax", x.device(), impl);
-  }
+  softmax_variants().select("softmax", x.device(), impl).forward(x, out);
   return out;
 }
 
@@ -54,27 +70,14 @@ Tensor softmax_backward(const Tensor& dout, const Tensor& out, Impl impl) {
   check_shape("softmax", "dout", dout, out.shape());
   check_same_device("softmax", {{"out", &out}, {"dout", &dout}});
   Tensor dx = Tensor::empty(out.shape(), DType::F32, out.device());
-  switch (resolve_variant("softmax", out.device(), impl, /*has_vendor=*/true)) {
-    case Variant::CpuNaive: cpu::softmax_backward_naive(dout, out, dx); break;
-    case Variant::CpuFast: cpu::softmax_backward_omp(dout, out, dx); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::softmax_backward_naive(dout, out, dx); break;
-    case Variant::CudaFast: cuda::softmax_backward_warp(dout, out, dx); break;
-    case Variant::CudaVendor:
-      check_cudnn_dims(out);
-      cuda::softmax_backward_cudnn(dout, out, dx);
-      break;
-#endif
-    default: throw_no_impl("softmax", out.device(), impl);
-  }
+  softmax_variants().select("softmax", out.device(), impl).backward(dout, out, dx);
   return dx;
 }
 
 OpDef softmax_op_def() {
   OpDef def;
   def.name = "softmax";
-  def.implementations = standard_implementations();
-  def.implementations.push_back({DeviceType::CUDA, Impl::Vendor, "cudnn"});
+  def.implementations = softmax_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs&, Device device, Impl impl, bool backward) {
     Tensor x = input_on("softmax", in, "x", device);
     TensorMap results;

@@ -6,8 +6,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/temporal_softmax_loss.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/temporal_softmax_loss.h"
 #endif
@@ -30,6 +30,30 @@ TemporalLossNormalize normalize_from(const Attrs& attrs) {
              value, "'");
   return value == "batch" ? TemporalLossNormalize::Batch : TemporalLossNormalize::Tokens;
 }
+
+// Returns the first row whose device label is out of range, or -1 (host labels
+// were checked before the CPU kernels run).
+using TemporalLossKernel = std::int64_t (*)(const Tensor& x, const Tensor& y, const Tensor& mask, double divisor,
+                                            Tensor& loss, Tensor& dx);
+
+template <auto cpu_kernel>
+std::int64_t checked_on_host(const Tensor& x, const Tensor& y, const Tensor& mask, double divisor, Tensor& loss,
+                             Tensor& dx) {
+  cpu_kernel(x, y, mask, divisor, loss, dx);
+  return -1;
+}
+
+const VariantTable<TemporalLossKernel>& temporal_softmax_loss_variants() {
+  static const VariantTable<TemporalLossKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, checked_on_host<cpu::temporal_softmax_loss_omp>},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, checked_on_host<cpu::temporal_softmax_loss_naive>},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::temporal_softmax_loss_warp},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::temporal_softmax_loss_naive},
+#endif
+  }};
+  return table;
+}
 }  // namespace
 
 LossResult temporal_softmax_loss(const Tensor& x, const Tensor& y, const Tensor& mask, TemporalLossNormalize normalize,
@@ -46,22 +70,13 @@ LossResult temporal_softmax_loss(const Tensor& x, const Tensor& y, const Tensor&
   const Device device = x.device();
   const double divisor = static_cast<double>(normalize == TemporalLossNormalize::Batch ? n : n * t);
   LossResult r{Tensor::empty({1}, DType::F32, device), Tensor::empty(x.shape(), DType::F32, device)};
-  const Variant variant = resolve_variant(kOp, device, impl);
+  const TemporalLossKernel loss_kernel = temporal_softmax_loss_variants().select(kOp, device, impl);
   if (device.is_cpu()) {
     const std::int64_t* labels = y.data<std::int64_t>();
     for (std::int64_t i = 0; i < y.numel(); ++i)
       if (labels[i] < 0 || labels[i] >= classes) throw_bad_label(i, t, labels[i], classes);
   }
-  std::int64_t bad_step = -1;
-  switch (variant) {
-    case Variant::CpuNaive: cpu::temporal_softmax_loss_naive(x, y, mask, divisor, r.loss, r.dx); break;
-    case Variant::CpuFast: cpu::temporal_softmax_loss_omp(x, y, mask, divisor, r.loss, r.dx); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: bad_step = cuda::temporal_softmax_loss_naive(x, y, mask, divisor, r.loss, r.dx); break;
-    case Variant::CudaFast: bad_step = cuda::temporal_softmax_loss_warp(x, y, mask, divisor, r.loss, r.dx); break;
-#endif
-    default: throw_no_impl(kOp, device, impl);
-  }
+  const std::int64_t bad_step = loss_kernel(x, y, mask, divisor, r.loss, r.dx);
   if (bad_step >= 0)
     throw_bad_label(bad_step, t, y.reshape({-1}).slice(bad_step, bad_step + 1).to_vector_i64()[0], classes);
   return r;
@@ -70,7 +85,7 @@ LossResult temporal_softmax_loss(const Tensor& x, const Tensor& y, const Tensor&
 OpDef temporal_softmax_loss_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = temporal_softmax_loss_variants().implementations();
   def.is_loss = true;
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     LossResult r = temporal_softmax_loss(input_on(kOp, in, "x", device), input_on(kOp, in, "y", device),

@@ -3,8 +3,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/timestep_embedding.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/timestep_embedding.h"
 #endif
@@ -13,30 +13,37 @@ namespace cudl {
 
 namespace {
 constexpr const char* kOp = "timestep_embedding";
+
+using TimestepEmbeddingKernel = void (*)(const Tensor& t, Tensor& out);
+
+const VariantTable<TimestepEmbeddingKernel>& timestep_embedding_variants() {
+  static const VariantTable<TimestepEmbeddingKernel> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, cpu::timestep_embedding_sincos},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, cpu::timestep_embedding_naive},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, cuda::timestep_embedding_sincos},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, cuda::timestep_embedding_naive},
+#endif
+  }};
+  return table;
 }
+}  // namespace
 
 Tensor timestep_embedding(const Tensor& t, std::int64_t dim, Impl impl) {
   check_dtype(kOp, "t", t, DType::I64);
   check_ndim(kOp, "t", t, 1);
   CUDL_CHECK(dim >= 4 && dim % 2 == 0, kOp, ": expected an even dim >= 4 (half - 1 divides the exponent), got ", dim);
   Tensor out = Tensor::empty({t.size(0), dim}, DType::F32, t.device());
+  const TimestepEmbeddingKernel kernel = timestep_embedding_variants().select(kOp, t.device(), impl);
   if (out.numel() == 0) return out;
-  switch (resolve_variant(kOp, t.device(), impl)) {
-    case Variant::CpuNaive: cpu::timestep_embedding_naive(t, out); break;
-    case Variant::CpuFast: cpu::timestep_embedding_sincos(t, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::timestep_embedding_naive(t, out); break;
-    case Variant::CudaFast: cuda::timestep_embedding_sincos(t, out); break;
-#endif
-    default: throw_no_impl(kOp, t.device(), impl);
-  }
+  kernel(t, out);
   return out;
 }
 
 OpDef timestep_embedding_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = timestep_embedding_variants().implementations();
   def.has_backward = false;
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool) {
     TensorMap results;

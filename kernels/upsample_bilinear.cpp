@@ -3,8 +3,8 @@
 
 #include "core/check.h"
 #include "kernels/cpu/upsample_bilinear.h"
-#include "kernels/dispatch.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 #if CUDL_WITH_CUDA
 #include "kernels/cuda/upsample_bilinear.h"
 #endif
@@ -19,6 +19,24 @@ constexpr std::int64_t kMaxScale = 1 << 16;
 void check_scale(std::int64_t scale) {
   CUDL_CHECK(scale >= 1 && scale <= kMaxScale, kOp, ": expected an integer scale in [1, ", kMaxScale, "], got ", scale);
 }
+
+struct UpsampleKernels {
+  void (*forward)(const Tensor& x, std::int64_t scale, Tensor& out);
+  void (*backward)(const Tensor& dout, std::int64_t scale, Tensor& dx);
+};
+
+// The two CUDA variants share the forward kernel and differ in the backward.
+const VariantTable<UpsampleKernels>& upsample_bilinear2d_variants() {
+  static const VariantTable<UpsampleKernels> table{{
+      {"cpu_fast", DeviceType::CPU, VariantKind::Fast, {cpu::upsample_bilinear2d_forward_omp, cpu::upsample_bilinear2d_backward_separable}},
+      {"cpu_naive", DeviceType::CPU, VariantKind::Naive, {cpu::upsample_bilinear2d_forward_naive, cpu::upsample_bilinear2d_backward_naive}},
+#if CUDL_WITH_CUDA
+      {"cuda_fast", DeviceType::CUDA, VariantKind::Fast, {cuda::upsample_bilinear2d_forward, cuda::upsample_bilinear2d_backward_separable}},
+      {"cuda_naive", DeviceType::CUDA, VariantKind::Naive, {cuda::upsample_bilinear2d_forward, cuda::upsample_bilinear2d_backward_naive}},
+#endif
+  }};
+  return table;
+}
 }  // namespace
 
 Tensor upsample_bilinear2d_forward(const Tensor& x, std::int64_t scale, Impl impl) {
@@ -26,15 +44,7 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, std::int64_t scale, Impl imp
   check_ndim(kOp, "x", x, 4);
   check_scale(scale);
   Tensor out = Tensor::empty({x.size(0), x.size(1), x.size(2) * scale, x.size(3) * scale}, DType::F32, x.device());
-  switch (resolve_variant(kOp, x.device(), impl)) {
-    case Variant::CpuNaive: cpu::upsample_bilinear2d_forward_naive(x, scale, out); break;
-    case Variant::CpuFast: cpu::upsample_bilinear2d_forward_omp(x, scale, out); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive:
-    case Variant::CudaFast: cuda::upsample_bilinear2d_forward(x, scale, out); break;
-#endif
-    default: throw_no_impl(kOp, x.device(), impl);
-  }
+  upsample_bilinear2d_variants().select(kOp, x.device(), impl).forward(x, scale, out);
   return out;
 }
 
@@ -46,22 +56,14 @@ Tensor upsample_bilinear2d_backward(const Tensor& dout, std::int64_t scale, Impl
              "multiples of scale ", scale, ", got ", dout.str());
   Tensor dx = Tensor::empty({dout.size(0), dout.size(1), dout.size(2) / scale, dout.size(3) / scale}, DType::F32,
                             dout.device());
-  switch (resolve_variant(kOp, dout.device(), impl)) {
-    case Variant::CpuNaive: cpu::upsample_bilinear2d_backward_naive(dout, scale, dx); break;
-    case Variant::CpuFast: cpu::upsample_bilinear2d_backward_separable(dout, scale, dx); break;
-#if CUDL_WITH_CUDA
-    case Variant::CudaNaive: cuda::upsample_bilinear2d_backward_naive(dout, scale, dx); break;
-    case Variant::CudaFast: cuda::upsample_bilinear2d_backward_separable(dout, scale, dx); break;
-#endif
-    default: throw_no_impl(kOp, dout.device(), impl);
-  }
+  upsample_bilinear2d_variants().select(kOp, dout.device(), impl).backward(dout, scale, dx);
   return dx;
 }
 
 OpDef upsample_bilinear2d_op_def() {
   OpDef def;
   def.name = kOp;
-  def.implementations = standard_implementations();
+  def.implementations = upsample_bilinear2d_variants().implementations();
   def.run = [](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     const std::int64_t scale = attrs.get_int(kOp, "scale");
     Tensor x = input_on(kOp, in, "x", device);

@@ -76,7 +76,14 @@ TensorMap run_composite(const CaseBuilder& build, const TensorMap& in, const Att
 OpDef composite_op_def(const std::string& name, CaseBuilder build, std::vector<OpCase> cases) {
   OpDef def;
   def.name = name;
-  def.implementations = standard_implementations();
+  // A composite runs its modules' ops with the request as given: the naive or
+  // the fast variant of every op inside, on each device.
+  def.implementations = {{DeviceType::CPU, Impl::Fast, VariantKind::Fast, "cpu_fast"},
+                         {DeviceType::CPU, Impl::Naive, VariantKind::Naive, "cpu_naive"}};
+  if (CUDL_WITH_CUDA) {
+    def.implementations.push_back({DeviceType::CUDA, Impl::Fast, VariantKind::Fast, "cuda_fast"});
+    def.implementations.push_back({DeviceType::CUDA, Impl::Naive, VariantKind::Naive, "cuda_naive"});
+  }
   def.run = [build](const TensorMap& in, const Attrs& attrs, Device device, Impl impl, bool backward) {
     return run_composite(build, in, attrs, device, impl, backward);
   };

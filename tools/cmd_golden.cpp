@@ -263,6 +263,8 @@ int cmd_golden(const Args& args) {
   for (const std::string& f : files) runner.run_file(f);
   const Tally& t = runner.tally();
   std::printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
+  // The variant tables of a CPU-only build have no CUDA rows to report as skipped.
+  if (!CUDL_WITH_CUDA) std::printf("this build has no CUDA variants (configure with -DCUDL_CUDA=ON to check them)\n");
   return t.failed > 0 ? 1 : 0;
 }
 
