@@ -201,9 +201,26 @@ TEST_F(Cli, GoldenImplFilterAndMissingPath) {
   EXPECT_EQ(empty_folder.status, 1) << empty_folder.output;
 }
 
+TEST_F(Cli, InfoListsEachOpsVariantsFastestFirst) {
+  const CliRun r = run_cli("info");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // An op's line: its name, then its variants in table order.
+  auto variants_of = [&](const std::string& op) {
+    const std::size_t at = r.output.find("\n  " + op + " ");
+    if (at == std::string::npos) return std::string();
+    const std::size_t end = r.output.find('\n', at + 1);
+    std::string line = r.output.substr(at + 3 + op.size(), end - at - 3 - op.size());
+    return line.substr(line.find_first_not_of(' '));
+  };
+  EXPECT_TRUE(variants_of("scaled_dot_product_attention").starts_with("cpu_blas cpu_naive")) << r.output;
+  EXPECT_TRUE(variants_of("conv2d").starts_with("cpu_fast cpu_naive")) << r.output;
+  EXPECT_TRUE(variants_of("multi_head_attention").starts_with("cpu_fast cpu_naive")) << r.output;
+  if (CUDL_WITH_CUDA && CUDL_WITH_CUDNN) EXPECT_NE(variants_of("conv2d").find("cudnn cuda_fast cuda_naive"), std::string::npos);
+}
+
 TEST_F(Cli, TrainAndEvalRejectBadFlagsInOneLineWithStatusTwo) {
   for (const char* args : {"train convnet --bogus", "train convnet --epochs 0", "train convnet --lr abc",
-                           "train convnet --optimizer lbfgs", "train convnet --model resnet", "train", "train mlp",
+                           "train convnet --optimizer lbfgs", "train convnet --model resnet", "train convnet --impl cudnn", "train", "train mlp",
                            "train convnet --resume", "eval", "eval --checkpoint x --device tpu"}) {
     const CliRun r = run_cli(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
@@ -212,7 +229,7 @@ TEST_F(Cli, TrainAndEvalRejectBadFlagsInOneLineWithStatusTwo) {
   const CliRun help = run_cli("train --help");
   EXPECT_EQ(help.status, 0);
   for (const char* flag : {"--model", "--device", "--epochs", "--batch-size", "--lr", "--optimizer", "--weight-decay",
-                           "--seed", "--data", "--out", "--resume", "--subset"})
+                           "--seed", "--data", "--out", "--resume", "--subset", "--impl"})
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   EXPECT_NE(help.output.find("(default: 64)"), std::string::npos) << "defaults are shown";
 }
@@ -455,6 +472,23 @@ TEST_F(CliTrain, DatasetProblemsAreNamedBeforeTraining) {
   EXPECT_EQ(sizes.status, 1) << sizes.output;
   EXPECT_NE(sizes.output.find("test images are 6x6 but the training images"), std::string::npos) << sizes.output;
   EXPECT_EQ(sizes.output.find("epoch 1/"), std::string::npos) << "failed before training: " << sizes.output;
+}
+
+TEST_F(CliTrain, NaiveAndFastImplsTrainTheSameModel) {
+  // The epoch's loss as printed: "epoch 1/1  loss 2.3026 ...".
+  auto epoch_loss = [](const CliRun& r) {
+    const std::size_t at = r.output.find("epoch 1/1  loss ");
+    EXPECT_NE(at, std::string::npos) << r.output;
+    return at == std::string::npos ? -1.0 : std::stod(r.output.substr(at + 16));
+  };
+  const CliRun naive = run_cli("train fcnet --device cpu --hidden 8 --val 16 --batch-size 8 --epochs 1 --impl naive --data '" +
+                               tiny_data() + "' --out '" + path("naive") + "'");
+  ASSERT_EQ(naive.status, 0) << naive.output;
+  EXPECT_NE(naive.output.find("impl: naive"), std::string::npos) << naive.output;
+  const CliRun fast = run_cli("train fcnet --device cpu --hidden 8 --val 16 --batch-size 8 --epochs 1 --impl fast --data '" +
+                              tiny_data() + "' --out '" + path("fast") + "'");
+  ASSERT_EQ(fast.status, 0) << fast.output;
+  EXPECT_NEAR(epoch_loss(naive), epoch_loss(fast), 1e-3);
 }
 
 TEST_F(CliTrain, SecondRunOnALockedFolderIsRefused) {

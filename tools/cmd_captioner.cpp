@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "autograd/var.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/formats/atomic_file.h"
@@ -53,6 +54,7 @@ struct CaptionerSettings {
   std::int64_t scenes = 20000;
   std::string out;
   std::string device = "auto";
+  std::string impl = "auto";
   bool resume = false;
   bool iters_given = false;
 };
@@ -100,6 +102,7 @@ void add_captioner_flags(FlagParser& f, CaptionerSettings& s) {
   f.add("--scenes", "N", "training scenes of --data scenes (a tenth as many for validation)", "20000",
         [&](const std::string& v) { s.scenes = parse_int("--scenes", v, 1, 10000000); });
   f.add("--out", "DIR", "run folder", "runs/captioner-<data>-<timestamp>", [&](const std::string& v) { s.out = v; });
+  add_impl_flag(f, s.impl);
   f.add("--device", "DEV", "auto (cuda when usable, else cpu), cpu, cuda or cuda:N", "auto",
         [&](const std::string& v) {
           if (v != "auto" && v != "cpu" && v != "cuda" && !v.starts_with("cuda:"))
@@ -237,6 +240,7 @@ int cmd_train_captioner(const Args& args) {
 
   if (s.threads > 0) omp_set_num_threads(s.threads);
   const Device device = parse_device(s.device);
+  const ImplScope impl_scope(Impl(s.impl));  // every op of the model and the optimizer
   CaptionSource data;
   try {
     data = load_caption_source(s.data, {.seed = s.seed, .fashion_mnist = s.fashion_mnist, .scenes = s.scenes});

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "autograd/var.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/formats/json.h"
@@ -71,6 +72,7 @@ struct DdpmSettings {
   std::int64_t sample_every = 2000;
   std::int64_t save_every = 500;
   std::string device = "auto";
+  std::string impl = "auto";
   std::uint64_t seed = 0;
   std::string out;
   bool resume = false;
@@ -144,6 +146,7 @@ void add_ddpm_flags(FlagParser& f, DdpmSettings& s) {
         [&](const std::string& v) { s.sample_every = parse_int("--sample-every", v, 0); });
   f.add("--save-every", "N", "write the checkpoint every N steps", "500",
         [&](const std::string& v) { s.save_every = parse_int("--save-every", v, 1); });
+  add_impl_flag(f, s.impl);
   f.add("--device", "DEV", "auto, cpu, cuda or cuda:N", "auto", [&](const std::string& v) {
     if (v != "auto" && v != "cpu" && v != "cuda" && !v.starts_with("cuda:"))
       throw UsageError("--device must be auto, cpu, cuda or cuda:N, got '" + v + "'");
@@ -368,6 +371,8 @@ int cmd_train_ddpm(const Args& args) {
 
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
+  const ImplScope impl_scope(Impl(s.impl));  // every op of the models and the optimizers
+  if (s.impl != "auto") std::printf("impl: %s\n", s.impl.c_str());
   const TrainingSet data = load_training_set(s);
   if (data.vocabulary)
     std::printf("data: %lld emoji, 32x32 RGB in [-1, 1], captions of %lld words\n",

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "autograd/var.h"
 #include "core/cpu_threads.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -34,6 +35,7 @@ struct TrainSettings {
   std::string task;                  // convnet | fcnet
   std::string model = "small";  // convnet: three_layer | small | deep
   std::string device = "auto";
+  std::string impl = "auto";
   std::int64_t epochs = 0;      // 0: the model's default
   std::int64_t batch_size = 64;
   double lr = 1e-3;
@@ -81,6 +83,7 @@ void add_train_flags(FlagParser& f, TrainSettings& s) {
             throw UsageError("--device must be auto, cpu, cuda or cuda:N, got '" + v + "'");
           s.device = v;
         });
+  add_impl_flag(f, s.impl);
   f.add("--epochs", "N", "passes over the training set", "3 small, 8 three_layer, 4 deep, 10 fcnet",
         [&](const std::string& v) { s.epochs = parse_int("--epochs", v, 1, 100000); });
   f.add("--batch-size", "N", "images per step", "64",
@@ -223,6 +226,8 @@ int cmd_train(const Args& args) {
   if (s.threads > 0) set_cpu_threads(s.threads);
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
+  const ImplScope impl_scope(Impl(s.impl));  // every op of the model and the optimizer
+  if (s.impl != "auto") std::printf("impl: %s\n", s.impl.c_str());
 
   DatasetSplits splits = load_mnist_format(s.data, fashion_mnist_classes());
   const std::int64_t images = splits.train.size();

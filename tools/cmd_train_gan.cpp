@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "autograd/var.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/formats/atomic_file.h"
@@ -43,6 +44,7 @@ struct GanSettings {
   std::string data = kFashionMnistDir;
   std::string out;
   std::string device = "auto";
+  std::string impl = "auto";
   std::string classifier;  // empty: no score at the end
   std::int64_t score_count = 10000;
   bool resume = false;
@@ -75,6 +77,7 @@ void add_gan_flags(FlagParser& f, GanSettings& s) {
   f.add("--data", "DIR", "folder with the MNIST-format files (28x28 grey images)", kFashionMnistDir,
         [&](const std::string& v) { s.data = v; });
   f.add("--out", "DIR", "run folder", "runs/gan-<model>-<loss>-<timestamp>", [&](const std::string& v) { s.out = v; });
+  add_impl_flag(f, s.impl);
   f.add("--device", "DEV", "auto (cuda when usable, else cpu), cpu, cuda or cuda:N", "auto",
         [&](const std::string& v) {
           if (v != "auto" && v != "cpu" && v != "cuda" && !v.starts_with("cuda:"))
@@ -171,6 +174,8 @@ int cmd_train_gan(const Args& args) {
   if (s.threads > 0) omp_set_num_threads(s.threads);
   const Device device = parse_device(s.device);
   std::printf("device: %s\n", describe(device).c_str());
+  const ImplScope impl_scope(Impl(s.impl));  // every op of the models and the optimizers
+  if (s.impl != "auto") std::printf("impl: %s\n", s.impl.c_str());
   DatasetSplits splits = load_mnist_format(s.data, fashion_mnist_classes());
   Dataset& train = splits.train;
   CUDL_CHECK(train.channels() == 1 && train.height() == kGanImageSide && train.width() == kGanImageSide, "data ",

@@ -121,4 +121,11 @@ std::string FlagParser::help() const {
   return out + "  -h, --help              this help\n";
 }
 
+void add_impl_flag(FlagParser& f, std::string& impl) {
+  f.add("--impl", "NAME",
+        "the variant of every op: auto (the fastest verified one on the device; cuDNN and cuBLAS\n"
+        "                          where present), naive (the reference kernels) or fast (our own optimised kernels)",
+        "auto", [&impl](const std::string& v) { impl = parse_choice("--impl", v, {"auto", "naive", "fast"}); });
+}
+
 }  // namespace cudl::cli

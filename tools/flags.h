@@ -34,6 +34,11 @@ std::vector<double> parse_float_list(const std::string& flag, const std::string&
 // `text` if it is one of `choices`, else UsageError listing them.
 std::string parse_choice(const std::string& flag, const std::string& text, const std::vector<std::string>& choices);
 
+class FlagParser;
+// `--impl auto|naive|fast`: which variant of every op a training command runs
+// (kernels/backend.h); the command wraps its work in an ImplScope of it.
+void add_impl_flag(FlagParser& f, std::string& impl);
+
 class FlagParser {
  public:
   FlagParser(std::string command, std::string usage, std::string description);
