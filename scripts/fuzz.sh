@@ -13,7 +13,7 @@ names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=(npy safetensors idx cifar checkpoint golden_case png emoji_test vocab hdf5)
 
 if [[ ! -f build/fuzz/CMakeCache.txt ]]; then
-  cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_CUDA=OFF -DCUDL_FUZZ=ON -DCUDL_BUILD_TESTS=OFF \
+  cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCUDL_CUDA=OFF -DCUDL_FUZZ=ON -DCUDL_BUILD_TESTS=OFF \
     -DCUDL_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >build/fuzz.configure.log 2>&1 ||
     { cat build/fuzz.configure.log; exit 1; }
 fi

