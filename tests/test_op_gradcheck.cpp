@@ -1,8 +1,9 @@
 // Finite differences over the op list: every differentiable case of every op in
-// the registry (small cases; the large ones are for GPUs) has each input
-// gradient its backward returns checked against central differences of
-// L = sum(out * dout) (of the loss itself, for losses), on the naive CPU
-// implementation. A new op is checked here as soon as it is registered.
+// the registry (the `large` ones are for GPUs) has each input gradient its
+// backward returns checked against central differences of L = sum(out * dout)
+// (of the loss itself, for losses), on the naive CPU implementation, at 12
+// random coordinates of each input. A new op is checked here as soon as it is
+// registered.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,20 +22,38 @@ struct GradParam {
 };
 void PrintTo(const GradParam& p, std::ostream* os) { *os << p.op << "/" << p.label; }
 
-// Cases small enough for coordinate-wise differences on two cores.
-// (Beyond this, float32 rounding of L swamps the differences of one coordinate.)
-constexpr std::int64_t kMaxInputElements = 20000;
+// Beyond this many input elements the naive kernels under the sanitizers take
+// minutes a case, and a few ops' float32 results round away one coordinate's change.
+constexpr std::int64_t kSmallCaseElements = 20000;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::int64_t input_elements(const OpCase& c) {
+  std::int64_t elements = 0;
+  for (const InputSpec& s : c.inputs) elements += shape_numel(s.shape);
+  return elements;
+}
 
 std::vector<GradParam> differentiable_cases() {
   std::vector<GradParam> out;
   for (const OpDef& op : op_registry()) {
     if (!op.has_backward) continue;
     for (const OpCase& c : op.cases) {
-      std::int64_t elements = 0;
-      for (const InputSpec& s : c.inputs) elements += shape_numel(s.shape);
       // torch's padding_idx: that row's gradient is zero by convention, not calculus.
       const bool conventional = op.name == "embedding" && c.attrs.has("padding_idx");
-      if (!c.large && elements <= kMaxInputElements && !conventional) out.push_back({op.name, c.label});
+      // Checked on their small cases only: svm_loss's value is about C per row, so
+      // with many scores the float32 loss rounds away one score's 1/N share; the
+      // composites' outputs carry the rounding of a dozen ops, which on the large
+      // cases is the size of one parameter's difference (the central and one-sided
+      // differences disagree at half the coordinates of a smooth function).
+      const bool below_rounding =
+          (op.name == "svm_loss" || op.name == "transformer_decoder_layer" || op.name == "spatial_attention") &&
+          input_elements(c) > kSmallCaseElements;
+      if (!c.large && !conventional && !below_rounding) out.push_back({op.name, c.label});
     }
   }
   return out;
@@ -55,6 +74,9 @@ TEST_P(OpGradcheck, BackwardMatchesFiniteDifferences) {
   for (const OpCase& candidate : op.cases)
     if (candidate.label == GetParam().label) c = &candidate;
   ASSERT_NE(c, nullptr);
+  if (kSanitized && input_elements(*c) > kSmallCaseElements)
+    GTEST_SKIP() << "more than " << kSmallCaseElements << " input elements: checked by the unsanitized suite; "
+                 << "under the sanitizers its naive kernels take minutes";
   TensorMap inputs = make_inputs(*c, 7);
   const Device cpu = Device::cpu();
   // A fixed upstream gradient, so that the scalar is well defined.
