@@ -63,6 +63,7 @@ configure_and_build build/asan -DCUDL_CUDA=OFF -DCUDL_SANITIZE=ON -DCMAKE_BUILD_
 # their threads would wait at each other's barriers (stage 1 runs the threaded paths).
 OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j"$jobs"
+explain_skips build/asan
 
 # 5. libFuzzer on every file reader, 60 s each from the seed corpora (tests/fuzz)
 echo "==> fuzzing the file readers"
